@@ -1,0 +1,117 @@
+import type { Readable } from 'node:stream';
+import type { FileInfo, FileWriter, StorageDriver, WalkFn } from './driver';
+import { InvalidOffsetError, StorageDriverError } from './errors';
+import { assertValidPath } from './paths';
+
+/** One finished driver operation, for metrics and debug logs. */
+export interface DriverOperation {
+  readonly driver: string;
+  readonly action: string;
+  readonly durationMs: number;
+  readonly error?: Error;
+}
+
+export interface WrapOptions {
+  /** Called after every operation (success or failure). */
+  readonly observe?: (operation: DriverOperation) => void;
+}
+
+/** Wraps any error that is not already typed so that it carries the driver's name. */
+export function normalizeError(driver: string, error: unknown): StorageDriverError {
+  if (error instanceof StorageDriverError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new StorageDriverError(driver, message, { cause: error });
+}
+
+/**
+ * Wraps a driver implementation once: validates every path and offset before the driver sees it,
+ * gives every error the driver's name (unknown ones become `StorageDriverError`), and reports each
+ * operation's duration. Drivers implement only the happy path.
+ */
+export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): StorageDriver {
+  const name = impl.name;
+  const observe = options.observe;
+
+  async function run<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await fn();
+      observe?.({ driver: name, action, durationMs: performance.now() - started });
+      return result;
+    } catch (error) {
+      const typed = normalizeError(name, error);
+      observe?.({ driver: name, action, durationMs: performance.now() - started, error: typed });
+      throw typed;
+    }
+  }
+
+  function wrapWriter(writer: FileWriter): FileWriter {
+    return {
+      get size() {
+        return writer.size;
+      },
+      write: (source) => run('Writer.write', () => writer.write(source)),
+      close: () => run('Writer.close', () => writer.close()),
+      commit: () => run('Writer.commit', () => writer.commit()),
+      cancel: () => run('Writer.cancel', () => writer.cancel()),
+    };
+  }
+
+  const wrapped: StorageDriver = {
+    name,
+    getContent: (path) =>
+      run('GetContent', async () => {
+        assertValidPath(name, path);
+        return impl.getContent(path);
+      }),
+    putContent: (path, content) =>
+      run('PutContent', async () => {
+        assertValidPath(name, path);
+        return impl.putContent(path, content);
+      }),
+    reader: (path, offset = 0): Promise<Readable> =>
+      run('Reader', async () => {
+        assertValidPath(name, path);
+        if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(name, path, offset);
+        return impl.reader(path, offset);
+      }),
+    writer: (path, append) =>
+      run('Writer', async () => {
+        assertValidPath(name, path);
+        return wrapWriter(await impl.writer(path, append));
+      }),
+    stat: (path): Promise<FileInfo> =>
+      run('Stat', async () => {
+        assertValidPath(name, path, true);
+        return impl.stat(path);
+      }),
+    list: (path) =>
+      run('List', async () => {
+        assertValidPath(name, path, true);
+        return impl.list(path);
+      }),
+    move: (sourcePath, destPath) =>
+      run('Move', async () => {
+        assertValidPath(name, sourcePath);
+        assertValidPath(name, destPath);
+        return impl.move(sourcePath, destPath);
+      }),
+    delete: (path) =>
+      run('Delete', async () => {
+        assertValidPath(name, path);
+        return impl.delete(path);
+      }),
+    redirectUrl: (path, method) =>
+      run('RedirectURL', async () => {
+        assertValidPath(name, path);
+        return impl.redirectUrl(path, method);
+      }),
+    walk: (path, visit: WalkFn) =>
+      run('Walk', async () => {
+        assertValidPath(name, path, true);
+        return impl.walk(path, visit);
+      }),
+    close: () => run('Close', async () => impl.close?.()),
+  };
+  return wrapped;
+}

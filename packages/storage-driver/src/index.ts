@@ -1,0 +1,8 @@
+export type { FileInfo, FileWriter, StorageDriver, WalkDecision, WalkFn } from './driver';
+export type { Logger } from './logger';
+export * from './errors';
+export { PATH_REGEXP, assertValidPath, isValidPath, isWithin, joinPath, parentPath } from './paths';
+export { wrapDriver, normalizeError, type DriverOperation, type WrapOptions } from './base';
+export { DriverRegistry, type DriverContext, type DriverFactory } from './registry';
+export { walkByList } from './walk';
+export { ParameterReader } from './params';
