@@ -1,0 +1,87 @@
+import { createServer, request, Agent, type IncomingMessage } from 'node:http';
+import { GracefulServer } from '../src/lifecycle';
+import { listenOn, parseListenAddress } from '../src/listen';
+
+/** A server whose `/slow?ms=N` answers after N ms and `/` at once, on a loopback port. */
+async function startServer(): Promise<{ graceful: GracefulServer; port: number }> {
+  const server = createServer((req, res) => {
+    const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0);
+    const timer = setTimeout(() => res.end('done'), ms);
+    res.once('close', () => clearTimeout(timer));
+  });
+  await listenOn(server, parseListenAddress('127.0.0.1:0'));
+  return { graceful: new GracefulServer(server), port: (server.address() as { port: number }).port };
+}
+
+function get(port: number, path: string, agent?: Agent): Promise<{ status: number; body: string; connection?: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, agent }, (res: IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('GracefulServer', () => {
+  it('lets an in-flight request finish within the drain timeout, then resolves', async () => {
+    const { graceful, port } = await startServer();
+    const inFlight = get(port, '/slow?ms=300');
+    await new Promise((r) => setTimeout(r, 50));
+    const result = await graceful.shutdown(5_000);
+    await expect(inFlight).resolves.toMatchObject({ status: 200, body: 'done' });
+    expect(result.forced).toBe(false);
+    expect(result.durationMs).toBeGreaterThanOrEqual(200);
+    expect(result.durationMs).toBeLessThan(2_000);
+  });
+
+  it('cuts a request still running at the deadline', async () => {
+    const { graceful, port } = await startServer();
+    const inFlight = get(port, '/slow?ms=10000');
+    await new Promise((r) => setTimeout(r, 50));
+    const result = await graceful.shutdown(200);
+    await expect(inFlight).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(result.forced).toBe(true);
+    expect(result.durationMs).toBeLessThan(2_000);
+  });
+
+  it('closes idle kept-alive connections at once and refuses new connections', async () => {
+    const { graceful, port } = await startServer();
+    const agent = new Agent({ keepAlive: true });
+    await get(port, '/', agent);
+    const started = performance.now();
+    const result = await graceful.shutdown(10_000);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(result.forced).toBe(false);
+    await expect(get(port, '/')).rejects.toThrow(/ECONNREFUSED/);
+    agent.destroy();
+  });
+
+  it('answers a request in flight on a kept-alive connection with Connection: close', async () => {
+    const { graceful, port } = await startServer();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const first = get(port, '/slow?ms=200', agent);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(graceful.inFlightCount).toBe(1);
+    const shutdown = graceful.shutdown(5_000);
+    expect(graceful.isDraining).toBe(true);
+    await expect(first).resolves.toMatchObject({ status: 200, connection: 'close' });
+    await expect(shutdown).resolves.toMatchObject({ forced: false });
+    expect(graceful.inFlightCount).toBe(0);
+    agent.destroy();
+  });
+
+  it('forceNow ends a pending shutdown before its deadline (a second signal)', async () => {
+    const { graceful, port } = await startServer();
+    const inFlight = get(port, '/slow?ms=10000');
+    await new Promise((r) => setTimeout(r, 50));
+    const shutdown = graceful.shutdown(60_000);
+    expect(graceful.shutdown(60_000)).toBe(shutdown);
+    graceful.forceNow();
+    await expect(shutdown).resolves.toMatchObject({ forced: true });
+    await expect(inFlight).rejects.toThrow(/socket hang up|ECONNRESET/);
+  });
+});
