@@ -1,0 +1,4 @@
+import { describeDriverConformance } from '@berth/storage-driver/testing';
+import { createInMemoryDriver } from '@berth/driver-inmemory';
+
+describeDriverConformance('inmemory', async () => ({ driver: createInMemoryDriver() }));
