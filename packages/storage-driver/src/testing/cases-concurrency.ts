@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { CASE_TIMEOUT_MS, hashStream, inScratch, randomContent, readAll, sha256, streamOf, type SuiteContext } from './context';
+import { CASE_TIMEOUT_MS, hashStream, inScratch, randomContent, readAll, settleAll, sha256, streamOf, type SuiteContext } from './context';
 
 const WRITERS = 16;
 const READERS = 16;
@@ -38,10 +38,9 @@ export function concurrencyCases(ctx: SuiteContext): void {
             expect(part.equals(shared.subarray(offset))).toBe(true);
           };
 
-          const [written] = await Promise.all([
-            Promise.all(Array.from({ length: WRITERS }, (_, i) => write(i))),
-            Promise.all(Array.from({ length: READERS }, (_, i) => read(i))),
-          ]);
+          const writes = Array.from({ length: WRITERS }, (_, i) => write(i));
+          await settleAll([...writes, ...Array.from({ length: READERS }, (_, i) => read(i))]);
+          const written = await Promise.all(writes);
           for (const [path, expected] of written) {
             expect(sha256(await ctx.driver.getContent(path))).toBe(sha256(expected));
           }
@@ -55,7 +54,7 @@ export function concurrencyCases(ctx: SuiteContext): void {
       () =>
         inScratch(ctx, async (dir) => {
           const contents = Array.from({ length: 64 }, (_, i) => randomContent(1 + i * 37));
-          await Promise.all(contents.map((content, i) => ctx.driver.putContent(`${dir}/small/${i}`, content)));
+          await settleAll(contents.map((content, i) => ctx.driver.putContent(`${dir}/small/${i}`, content)));
           const read = await Promise.all(contents.map((_, i) => ctx.driver.getContent(`${dir}/small/${i}`)));
           read.forEach((content, i) => expect(content.equals(contents[i])).toBe(true));
         }),
@@ -77,15 +76,14 @@ export function concurrencyCases(ctx: SuiteContext): void {
               writing = false;
             }
           })();
-          const reads = Promise.all(
-            Array.from({ length: 4 }, async () => {
-              do {
-                const seen = await ctx.driver.getContent(path);
-                expect(versions.some((v) => v.equals(seen))).toBe(true);
-              } while (writing);
-            }),
-          );
-          await Promise.all([writes, reads]);
+          const reads = Array.from({ length: 4 }, async () => {
+            do {
+              const seen = await ctx.driver.getContent(path);
+              expect(versions.some((v) => v.equals(seen))).toBe(true);
+            } while (writing);
+          });
+          // Wait for every loop, so that a failed reader cannot leave the writer running past cleanup.
+          await settleAll([writes, ...reads]);
         }),
       CASE_TIMEOUT_MS,
     );

@@ -1,5 +1,5 @@
 import { PathNotFoundError } from '../errors';
-import { CASE_TIMEOUT_MS, expectDriverError, inScratch, randomContent, type SuiteContext } from './context';
+import { CASE_TIMEOUT_MS, expectDriverError, inScratch, settleAll, randomContent, type SuiteContext } from './context';
 
 export function mutateCases(ctx: SuiteContext): void {
   describe('move', () => {
@@ -91,7 +91,7 @@ export function mutateCases(ctx: SuiteContext): void {
       () =>
         inScratch(ctx, async (dir) => {
           const files = ['/tree/one', '/tree/two', '/tree/deep/er/three', '/tree/deep/four'];
-          await Promise.all(files.map((f) => ctx.driver.putContent(dir + f, randomContent(32))));
+          await settleAll(files.map((f) => ctx.driver.putContent(dir + f, randomContent(32))));
           await ctx.driver.putContent(`${dir}/kept`, randomContent(1));
           await ctx.driver.delete(`${dir}/tree`);
           for (const f of files) await expectDriverError(ctx.driver, ctx.driver.getContent(dir + f), PathNotFoundError);
@@ -108,7 +108,7 @@ export function mutateCases(ctx: SuiteContext): void {
         inScratch(ctx, async (dir) => {
           const doomed = ['/a', '/x/y/a/file', '/x/y/a/deeper/file'];
           const kept = ['/ab', '/a-b', '/a.b', '/x/y/ab/file', '/x/y/a-b/file', '/x/y/a.b', '/x/y/abc'];
-          await Promise.all([...doomed, ...kept].map((f) => ctx.driver.putContent(dir + f, Buffer.from(f))));
+          await settleAll([...doomed, ...kept].map((f) => ctx.driver.putContent(dir + f, Buffer.from(f))));
           await ctx.driver.delete(`${dir}/a`);
           await ctx.driver.delete(`${dir}/x/y/a`);
           for (const f of doomed) await expectDriverError(ctx.driver, ctx.driver.getContent(dir + f), PathNotFoundError);

@@ -35,6 +35,14 @@ export async function inScratch(ctx: SuiteContext, body: (dir: string) => Promis
   await deleteIfPresent(ctx.driver, dir);
 }
 
+/**
+ * Waits for every promise to settle, then rethrows the first failure. Unlike `Promise.all` it never
+ * stops waiting early, so no operation of a failed case is still running when its cleanup starts.
+ */
+export async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  for (const outcome of await Promise.allSettled(promises)) if (outcome.status === 'rejected') throw outcome.reason;
+}
+
 /** Deletes `path`, treating "already gone" as success. */
 export async function deleteIfPresent(driver: StorageDriver, path: string): Promise<void> {
   try {
