@@ -1,0 +1,34 @@
+import type { Logger } from '@berth/storage-driver';
+import type { BlobStore } from './blob-store';
+import type { KeyedMutex } from './concurrency';
+import type { Storage } from './storage';
+import type { UploadHashCache } from './upload-hash-cache';
+
+/** Process-wide settings and state every repository service shares (one per `Registry`). */
+export interface RegistryContext {
+  readonly storage: Storage;
+  readonly blobs: BlobStore;
+  readonly logger: Logger;
+  readonly deleteEnabled: boolean;
+  readonly maxManifestBytes: number;
+  readonly catalogMaxEntries: number;
+  /** Per-process streaming hash states of upload sessions. */
+  readonly hashCache: UploadHashCache;
+  /** Per-process lock per upload id. */
+  readonly uploadLocks: KeyedMutex;
+}
+
+/** The context of one repository's services. */
+export interface RepositoryContext extends RegistryContext {
+  /** The validated repository name. */
+  readonly name: string;
+}
+
+/** A logger that drops everything (the default when none is given). */
+export const noopLogger: Logger = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+  child: () => noopLogger,
+};

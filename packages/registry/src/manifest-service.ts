@@ -1,0 +1,143 @@
+import type { BlobService } from './blob-service';
+import type { RepositoryContext } from './context';
+import { mapLimit } from './concurrency';
+import { Digest } from './digest';
+import { DigestInvalidError, ManifestBlobUnknownError, ManifestTooLargeError, ManifestUnknownError, UnsupportedError } from './errors';
+import { describeStoredManifest, parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse';
+import { MANIFEST_MEDIA_TYPES, NON_DISTRIBUTABLE_LAYER_TYPES } from './media-types';
+import { assertTag } from './names';
+import { pathFor } from './paths';
+import type { TagService } from './tag-service';
+
+/** A manifest reference from a URL: a tag or a digest. */
+export type ManifestReference = { readonly tag: string; readonly digest?: undefined } | { readonly digest: Digest; readonly tag?: undefined };
+
+/**
+ * Parses `<reference>`: a digest when it contains `:` (`DigestInvalidError` if malformed), else a
+ * tag (`TagInvalidError` if malformed).
+ */
+export function parseReference(reference: string): ManifestReference {
+  if (reference.includes(':')) return { digest: Digest.parse(reference) };
+  assertTag(reference);
+  return { tag: reference };
+}
+
+function referenceString(reference: ManifestReference): string {
+  return reference.digest ? reference.digest.toString() : reference.tag;
+}
+
+/** A stored manifest, exactly as pushed. */
+export interface StoredManifest {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly content: Buffer;
+}
+
+/** What a successful PUT produced. */
+export interface PutManifestResult {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  /** The `subject` digest, when the manifest has one (the API answers `OCI-Subject`). */
+  readonly subject?: Digest;
+}
+
+const REFERENCE_CHECK_CONCURRENCY = 16;
+
+/** The manifests of one repository (`_manifests/revisions`), stored as blobs. */
+export class ManifestService {
+  constructor(
+    private readonly ctx: RepositoryContext,
+    private readonly blobs: BlobService,
+    private readonly tags: TagService,
+  ) {}
+
+  /** True when the manifest is in this repository (its revision link exists). */
+  async exists(digest: Digest): Promise<boolean> {
+    const linked = await this.ctx.storage.readLink(pathFor({ kind: 'revisionLink', name: this.ctx.name, digest }));
+    return linked !== undefined && linked.equals(digest);
+  }
+
+  /** The manifest bytes and media type; `ManifestUnknownError` when the reference does not resolve. */
+  async get(reference: ManifestReference): Promise<StoredManifest> {
+    const digest = reference.digest ?? (await this.tags.resolve(reference.tag));
+    if (!(await this.exists(digest))) throw new ManifestUnknownError(referenceString(reference));
+    const content = await this.ctx.blobs.getContent(digest);
+    if (content === undefined) throw new ManifestUnknownError(referenceString(reference));
+    return { digest, mediaType: describeStoredManifest(content).mediaType, content };
+  }
+
+  /**
+   * Validates and stores a manifest (exact bytes), links it, records its referrer entry and points
+   * the tags at it: the reference's tag, plus `extraTags` (the `?tag=` parameters of a PUT by
+   * digest). The digest is sha256 unless the reference is a digest, which the content must match
+   * (`DigestInvalidError`). Every config, layer and child must already be in this repository
+   * (`ManifestBlobUnknownError`), except non-distributable layers that carry URLs; a `subject` need
+   * not exist.
+   */
+  async put(
+    reference: ManifestReference,
+    content: Buffer,
+    options: { contentType?: string; extraTags?: readonly string[] } = {},
+  ): Promise<PutManifestResult> {
+    if (content.length > this.ctx.maxManifestBytes) throw new ManifestTooLargeError(this.ctx.maxManifestBytes);
+    const tags = [...(reference.tag !== undefined ? [reference.tag] : []), ...(options.extraTags ?? [])];
+    tags.forEach(assertTag);
+    const manifest = parseManifest(content, options.contentType);
+    const digest = Digest.fromBytes(content, reference.digest?.algorithm ?? 'sha256');
+    if (reference.digest && !reference.digest.equals(digest)) {
+      throw new DigestInvalidError(`manifest digest ${digest} does not match the reference ${reference.digest}`, {
+        digest: reference.digest.toString(),
+      });
+    }
+    await this.verifyReferences(manifest);
+
+    const { storage, name } = this.ctx;
+    await this.ctx.blobs.putContent(digest, content);
+    await storage.writeLink(pathFor({ kind: 'revisionLink', name, digest }), digest);
+    if (manifest.subject) {
+      await storage.writeLink(pathFor({ kind: 'referrerLink', name, subject: manifest.subject.digest, digest }), digest);
+    }
+    for (const tag of tags) await this.tags.tag(tag, digest);
+    this.ctx.logger.debug('manifest stored', { repository: name, digest: digest.toString(), mediaType: manifest.mediaType, tags });
+    return { digest, mediaType: manifest.mediaType, subject: manifest.subject?.digest };
+  }
+
+  /**
+   * By tag: removes just the tag. By digest: removes the revision link, its referrer entry and
+   * every tag pointing at it. Needs `deleteEnabled` (`UnsupportedError`).
+   */
+  async delete(reference: ManifestReference): Promise<void> {
+    if (!this.ctx.deleteEnabled) throw new UnsupportedError('deletion is disabled (storage.delete.enabled=false)');
+    if (reference.tag !== undefined) return this.tags.untag(reference.tag);
+    const { storage, name } = this.ctx;
+    const digest = reference.digest;
+    if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
+    const content = await this.ctx.blobs.getContent(digest);
+    const subject = content ? describeStoredManifest(content).subject : undefined;
+    await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
+    if (subject) {
+      await storage.deleteIfExists(pathFor({ kind: 'referrerLink', name, subject, digest }));
+    }
+    const untagged = await this.tags.untagDigest(digest);
+    this.ctx.logger.debug('manifest deleted', { repository: name, digest: digest.toString(), untagged });
+  }
+
+  private async verifyReferences(manifest: ParsedManifest): Promise<void> {
+    const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
+      (d) => !(NON_DISTRIBUTABLE_LAYER_TYPES.has(d.mediaType) && (d.urls?.length ?? 0) > 0),
+    );
+    const missing = await mapLimit([...blobs, ...manifest.manifests], REFERENCE_CHECK_CONCURRENCY, async (d) =>
+      (await this.referenceExists(d)) ? undefined : d,
+    );
+    const first = missing.find((d) => d !== undefined);
+    if (first) throw new ManifestBlobUnknownError(first.digest.toString());
+  }
+
+  /** A descriptor resolves when it is a manifest or a blob of this repository. */
+  private async referenceExists(descriptor: Descriptor): Promise<boolean> {
+    if (MANIFEST_MEDIA_TYPES.has(descriptor.mediaType)) {
+      return (await this.exists(descriptor.digest)) || this.blobs.isLinked(descriptor.digest);
+    }
+    return (await this.blobs.isLinked(descriptor.digest)) || this.exists(descriptor.digest);
+  }
+}

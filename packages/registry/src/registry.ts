@@ -1,0 +1,103 @@
+import type { Logger, StorageDriver } from '@berth/storage-driver';
+import { BlobService } from './blob-service';
+import { BlobStore } from './blob-store';
+import { listRepositories } from './catalog';
+import { KeyedMutex } from './concurrency';
+import { noopLogger, type RegistryContext, type RepositoryContext } from './context';
+import { ManifestService } from './manifest-service';
+import { assertRepositoryName } from './names';
+import { assertPageSize, paginate, type Page, type PageRequest } from './pagination';
+import { ReferrerService } from './referrer-service';
+import { Storage } from './storage';
+import { TagService } from './tag-service';
+import { UploadHashCache } from './upload-hash-cache';
+import { UploadService } from './upload-service';
+
+/** Manifests up to this many bytes are accepted by default (the spec asks for at least 4 MB). */
+export const DEFAULT_MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+/** `catalog.maxentries` default (distribution's). */
+export const DEFAULT_CATALOG_MAX_ENTRIES = 1000;
+/** Catalog entries returned when the request has no `n` (distribution 2.8's `defaultReturnedEntries`). */
+export const DEFAULT_CATALOG_PAGE_SIZE = 100;
+
+export interface RegistryOptions {
+  /** The storage driver, already wrapped (`wrapDriver`). */
+  readonly driver: StorageDriver;
+  readonly logger?: Logger;
+  /** `storage.delete.enabled`: without it, deletes throw `UnsupportedError`. */
+  readonly deleteEnabled: boolean;
+  /** Largest manifest accepted, in bytes (default 8 MiB). */
+  readonly maxManifestBytes?: number;
+  /** `catalog.maxentries`: the largest `n` a catalog request may ask for (default 1000). */
+  readonly catalogMaxEntries?: number;
+  /** Upload hash states kept per process (default 10,000). */
+  readonly hashCacheSize?: number;
+}
+
+/** The services of one repository. Cheap to build; build one per request. */
+export class Repository {
+  readonly blobs: BlobService;
+  readonly uploads: UploadService;
+  readonly tags: TagService;
+  readonly manifests: ManifestService;
+  readonly referrers: ReferrerService;
+
+  constructor(readonly ctx: RepositoryContext) {
+    this.blobs = new BlobService(ctx);
+    this.uploads = new UploadService(ctx, this.blobs);
+    this.tags = new TagService(ctx);
+    this.manifests = new ManifestService(ctx, this.blobs, this.tags);
+    this.referrers = new ReferrerService(ctx, this.manifests);
+  }
+
+  get name(): string {
+    return this.ctx.name;
+  }
+}
+
+/**
+ * The registry over one storage driver: the entry point of the services. Holds the per-process
+ * state (upload hash cache, upload locks); several `Registry` instances on the same storage behave
+ * like several processes.
+ */
+export class Registry {
+  private readonly ctx: RegistryContext;
+
+  constructor(options: RegistryOptions) {
+    const storage = new Storage(options.driver);
+    this.ctx = {
+      storage,
+      blobs: new BlobStore(storage),
+      logger: options.logger ?? noopLogger,
+      deleteEnabled: options.deleteEnabled,
+      maxManifestBytes: options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
+      catalogMaxEntries: options.catalogMaxEntries ?? DEFAULT_CATALOG_MAX_ENTRIES,
+      hashCache: new UploadHashCache(options.hashCacheSize),
+      uploadLocks: new KeyedMutex(),
+    };
+  }
+
+  get maxManifestBytes(): number {
+    return this.ctx.maxManifestBytes;
+  }
+
+  get deleteEnabled(): boolean {
+    return this.ctx.deleteEnabled;
+  }
+
+  /** The services of repository `name`; `NameInvalidError` when the name is not valid. */
+  repository(name: string): Repository {
+    assertRepositoryName(name);
+    return new Repository({ ...this.ctx, name });
+  }
+
+  /**
+   * A page of repository names in lexical order. `n` defaults to 100 and may not exceed
+   * `catalogMaxEntries` (`PaginationNumberInvalidError`), like distribution 2.8.
+   */
+  async catalog(request: PageRequest = {}): Promise<Page<string>> {
+    assertPageSize(request.n, this.ctx.catalogMaxEntries);
+    const n = request.n ?? Math.min(DEFAULT_CATALOG_PAGE_SIZE, this.ctx.catalogMaxEntries);
+    return paginate(await listRepositories(this.ctx.storage), { n, last: request.last });
+  }
+}

@@ -1,0 +1,82 @@
+import type { RepositoryContext } from './context';
+import { mapLimit } from './concurrency';
+import type { Digest } from './digest';
+import { ManifestUnknownError, NameUnknownError, UnsupportedError } from './errors';
+import { assertTag } from './names';
+import { assertPageSize, compareLexically, paginate, type Page, type PageRequest } from './pagination';
+import { pathFor } from './paths';
+
+/** How many tags are read at once when searching tags by digest. */
+const TAG_SCAN_CONCURRENCY = 16;
+
+/** The tags of one repository (`_manifests/tags/<tag>/{current,index}`). */
+export class TagService {
+  constructor(private readonly ctx: RepositoryContext) {}
+
+  /** The digest `tag` points at; `ManifestUnknownError` when the tag does not exist. */
+  async resolve(tag: string): Promise<Digest> {
+    assertTag(tag);
+    const digest = await this.ctx.storage.readLink(pathFor({ kind: 'tagCurrentLink', name: this.ctx.name, tag }));
+    if (!digest) throw new ManifestUnknownError(tag);
+    return digest;
+  }
+
+  /**
+   * Points `tag` at `digest`: `current/link` is replaced atomically (concurrent updates leave one
+   * winner, never a torn link) and `index/<alg>/<hex>/link` records the history.
+   */
+  async tag(tag: string, digest: Digest): Promise<void> {
+    assertTag(tag);
+    const { storage, name } = this.ctx;
+    await storage.writeLink(pathFor({ kind: 'tagIndexLink', name, tag, digest }), digest);
+    await storage.writeLink(pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
+  }
+
+  /** Removes the tag (not the manifest). Needs `deleteEnabled`; `ManifestUnknownError` when absent. */
+  async untag(tag: string): Promise<void> {
+    assertTag(tag);
+    if (!this.ctx.deleteEnabled) throw new UnsupportedError('deletion is disabled (storage.delete.enabled=false)');
+    await this.resolve(tag);
+    await this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag }));
+  }
+
+  /** Every tag name, sorted; `NameUnknownError` when the repository has no `_manifests`. */
+  async all(): Promise<string[]> {
+    const { storage, name } = this.ctx;
+    const tags = await storage.listNames(pathFor({ kind: 'tags', name }));
+    if (tags) return tags.sort(compareLexically);
+    if (await storage.exists(pathFor({ kind: 'manifests', name }))) return [];
+    throw new NameUnknownError(name);
+  }
+
+  /** A page of tags in lexical order (`n`, exclusive `last`); `PaginationNumberInvalidError` for a bad `n`. */
+  async list(request: PageRequest = {}): Promise<Page<string>> {
+    assertPageSize(request.n);
+    return paginate(await this.all(), request);
+  }
+
+  /** The tags currently pointing at `digest`. */
+  async lookup(digest: Digest): Promise<string[]> {
+    let tags: string[];
+    try {
+      tags = await this.all();
+    } catch (error) {
+      if (error instanceof NameUnknownError) return [];
+      throw error;
+    }
+    const pointing = await mapLimit(tags, TAG_SCAN_CONCURRENCY, async (tag) => {
+      const current = await this.ctx.storage.readLink(pathFor({ kind: 'tagCurrentLink', name: this.ctx.name, tag }));
+      return current?.equals(digest) ? tag : undefined;
+    });
+    return pointing.filter((tag): tag is string => tag !== undefined);
+  }
+
+  /** Removes every tag pointing at `digest` (used when the manifest is deleted); resolves with them. */
+  async untagDigest(digest: Digest): Promise<string[]> {
+    const tags = await this.lookup(digest);
+    await mapLimit(tags, TAG_SCAN_CONCURRENCY, (tag) =>
+      this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag })),
+    );
+    return tags;
+  }
+}

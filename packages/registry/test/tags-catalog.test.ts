@@ -1,0 +1,76 @@
+import { Digest, NameUnknownError, PaginationNumberInvalidError } from '@berth/registry';
+import { imageManifest, makeRegistry, pushBlob } from './helpers';
+
+describe('TagService', () => {
+  it('lists tags lexically with n and an exclusive last', async () => {
+    const { registry } = makeRegistry();
+    const repo = registry.repository('app');
+    const bytes = await imageManifest(repo);
+    for (const tag of ['b', 'a', 'C', 'c', '1.0', 'a1']) await repo.manifests.put({ tag }, bytes);
+    expect((await repo.tags.list()).items).toEqual(['1.0', 'C', 'a', 'a1', 'b', 'c']);
+    expect(await repo.tags.list({ n: 2 })).toEqual({ items: ['1.0', 'C'], more: true });
+    expect(await repo.tags.list({ n: 2, last: 'C' })).toEqual({ items: ['a', 'a1'], more: true });
+    expect(await repo.tags.list({ n: 2, last: 'a1' })).toEqual({ items: ['b', 'c'], more: false });
+    expect(await repo.tags.list({ last: 'b' })).toEqual({ items: ['c'], more: false });
+    expect(await repo.tags.list({ n: 0 })).toEqual({ items: [], more: false });
+  });
+
+  it('rejects a negative or fractional n', async () => {
+    const { registry } = makeRegistry();
+    await expect(registry.repository('app').tags.list({ n: -1 })).rejects.toThrow(PaginationNumberInvalidError);
+    await expect(registry.repository('app').tags.list({ n: 1.5 })).rejects.toThrow(PaginationNumberInvalidError);
+  });
+
+  it('answers NAME_UNKNOWN for a repository without manifests, [] for one whose tags are all gone', async () => {
+    const { registry } = makeRegistry();
+    const repo = registry.repository('app');
+    await pushBlob(repo, 'only a blob');
+    await expect(repo.tags.list()).rejects.toThrow(NameUnknownError);
+    const bytes = await imageManifest(repo);
+    await repo.manifests.put({ digest: Digest.fromBytes(bytes) }, bytes);
+    expect((await repo.tags.list()).items).toEqual([]);
+  });
+
+  it('leaves the tag on one of the digests when updated concurrently, with both in its index', async () => {
+    const { registry, driver } = makeRegistry();
+    const repo = registry.repository('app');
+    const manifests = await Promise.all(['x', 'y', 'z'].map((layer) => imageManifest(repo, {}, layer)));
+    const digests = manifests.map((m) => Digest.fromBytes(m).toString());
+    await Promise.all(manifests.map((m) => repo.manifests.put({ tag: 'latest' }, m)));
+    const current = (await repo.tags.resolve('latest')).toString();
+    expect(digests).toContain(current);
+    expect((await repo.manifests.get({ tag: 'latest' })).digest.toString()).toBe(current);
+    const index = await driver.list('/docker/registry/v2/repositories/app/_manifests/tags/latest/index/sha256');
+    expect(index).toHaveLength(3);
+  });
+});
+
+describe('Registry.catalog', () => {
+  async function populated() {
+    const { registry } = makeRegistry({ catalogMaxEntries: 5 });
+    for (const name of ['b', 'a/b/c', 'a', 'a-b', 'a/b', 'z/y']) {
+      const repo = registry.repository(name);
+      await repo.manifests.put({ tag: 'v1' }, await imageManifest(repo));
+    }
+    await pushBlob(registry.repository('blobs/only'), 'x');
+    return registry;
+  }
+
+  it('lists repositories holding manifests, nested names included, in lexical order', async () => {
+    const registry = await populated();
+    expect(await registry.catalog({ n: 5 })).toEqual({ items: ['a', 'a-b', 'a/b', 'a/b/c', 'b'], more: true });
+    expect(await registry.catalog({ n: 5, last: 'b' })).toEqual({ items: ['z/y'], more: false });
+    expect(await registry.catalog({ n: 0 })).toEqual({ items: [], more: false });
+  });
+
+  it('returns at most 100 entries without n and rejects n above catalogMaxEntries', async () => {
+    const registry = await populated();
+    expect((await registry.catalog()).items).toHaveLength(5);
+    await expect(registry.catalog({ n: 6 })).rejects.toThrow(PaginationNumberInvalidError);
+  });
+
+  it('is empty for empty storage', async () => {
+    const { registry } = makeRegistry();
+    expect(await registry.catalog()).toEqual({ items: [], more: false });
+  });
+});
