@@ -1,0 +1,135 @@
+/**
+ * The validated configuration. Names are distribution's YAML keys; every duration is in
+ * milliseconds (converted from Go durations such as `10s`, or from integer nanoseconds). The whole
+ * object is deeply frozen.
+ */
+
+/** Milliseconds (fractional below one millisecond, e.g. `500us` is 0.5). */
+export type Milliseconds = number;
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LogFormatter = 'text' | 'json' | 'logstash';
+export type TlsVersion = 'tls1.0' | 'tls1.1' | 'tls1.2' | 'tls1.3';
+export type ClientAuthMode = 'request-client-cert' | 'require-any-client-cert' | 'verify-client-cert-if-given' | 'require-and-verify-client-cert';
+
+export interface LogConfig {
+  readonly level: LogLevel;
+  readonly formatter: LogFormatter;
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly accesslog: { readonly disabled: boolean };
+}
+
+export interface StorageConfig {
+  /** The one driver key chosen (`inmemory`, `filesystem`, `s3`, or another registered name). */
+  readonly driver: string;
+  /** That driver's section, already accepted by the factory's `validate`. */
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly delete: { readonly enabled: boolean };
+  readonly redirect: { readonly disable: boolean };
+  /** `blobdescriptor` is `inmemory` or unset (no cache); `redis` is mapped to `inmemory` with a warning. */
+  readonly cache: { readonly blobdescriptor?: 'inmemory'; readonly blobdescriptorsize: number };
+  readonly maintenance: {
+    readonly uploadpurging: { readonly enabled: boolean; readonly age: Milliseconds; readonly interval: Milliseconds; readonly dryrun: boolean };
+    readonly readonly: { readonly enabled: boolean };
+  };
+  /** 0 in the file means "the number of CPUs" (distribution: GOMAXPROCS); resolved here. */
+  readonly tag: { readonly concurrencylimit: number };
+}
+
+export interface TlsConfig {
+  readonly certificate: string;
+  readonly key: string;
+  readonly clientcas: readonly string[];
+  readonly minimumtls: TlsVersion;
+  /** Set only when `clientcas` is non-empty (default `require-and-verify-client-cert`). */
+  readonly clientauth?: ClientAuthMode;
+}
+
+export interface HttpConfig {
+  readonly addr: string;
+  readonly net: 'tcp' | 'unix';
+  readonly prefix: string;
+  readonly host: string;
+  readonly relativeurls: boolean;
+  /** Signs upload state; generated at load when not configured (a warning says so). */
+  readonly secret: string;
+  readonly draintimeout: Milliseconds;
+  /** Response headers, name → values (`X-Content-Type-Options: [nosniff]`). */
+  readonly headers: Readonly<Record<string, readonly string[]>>;
+  readonly tls: TlsConfig;
+  readonly debug: { readonly addr: string; readonly prometheus: { readonly enabled: boolean; readonly path: string } };
+  readonly http2: { readonly disabled: boolean };
+}
+
+/** The chosen authentication scheme with its checked parameters (`parameters` holds them all). */
+export type AuthConfig =
+  | { readonly type: 'none'; readonly parameters: Readonly<Record<string, unknown>> }
+  | { readonly type: 'silly'; readonly realm: string; readonly service: string; readonly parameters: Readonly<Record<string, unknown>> }
+  | { readonly type: 'htpasswd'; readonly realm: string; readonly path: string; readonly parameters: Readonly<Record<string, unknown>> }
+  | {
+      readonly type: 'token';
+      readonly realm: string;
+      readonly service: string;
+      readonly issuer: string;
+      readonly rootcertbundle?: string;
+      readonly jwks?: string;
+      /** Empty means distribution's default list (all of EdDSA, HS*, RS*, ES*, PS*). */
+      readonly signingalgorithms: readonly string[];
+      readonly autoredirect: boolean;
+      readonly autoredirectpath: string;
+      readonly parameters: Readonly<Record<string, unknown>>;
+    };
+
+export interface NotificationEndpoint {
+  readonly name: string;
+  readonly disabled: boolean;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, readonly string[]>>;
+  readonly timeout: Milliseconds;
+  readonly threshold: number;
+  readonly backoff: Milliseconds;
+  readonly ignoredmediatypes: readonly string[];
+  readonly ignore: { readonly mediatypes: readonly string[]; readonly actions: readonly string[] };
+}
+
+export interface NotificationsConfig {
+  readonly events: { readonly includereferences: boolean };
+  readonly endpoints: readonly NotificationEndpoint[];
+}
+
+export interface ProxyConfig {
+  /** Empty: not a pull-through cache. */
+  readonly remoteurl: string;
+  readonly username: string;
+  readonly password: string;
+  /** 0 means cached content never expires. */
+  readonly ttl: Milliseconds;
+}
+
+export interface BerthConfig {
+  readonly version: '0.1';
+  readonly log: LogConfig;
+  readonly storage: StorageConfig;
+  readonly http: HttpConfig;
+  readonly auth: AuthConfig;
+  readonly notifications: NotificationsConfig;
+  readonly proxy: ProxyConfig;
+  /** `threshold` is the number of consecutive failures before unhealthy (distribution's 0 = 1). */
+  readonly health: { readonly storagedriver: { readonly enabled: boolean; readonly interval: Milliseconds; readonly threshold: number } };
+  readonly catalog: { readonly maxentries: number };
+  /** Largest page of the tag list (`n` is clamped to it). */
+  readonly tags: { readonly maxtags: number };
+  /** Accepted and validated (v3 and v2.8 keys); Berth has no redis client and does not use it. */
+  readonly redis: Readonly<Record<string, unknown>>;
+  /** Accepted for compatibility with distribution and ignored (a warning is returned when set). */
+  readonly middleware: Readonly<Record<string, unknown>>;
+  readonly validation: Readonly<Record<string, unknown>>;
+  readonly compatibility: Readonly<Record<string, unknown>>;
+  readonly reporting: Readonly<Record<string, unknown>>;
+  readonly policy: Readonly<Record<string, unknown>>;
+  /**
+   * What the operator should know, for the cli to log: ignored `REGISTRY_*` variables, keys Berth
+   * accepts but does not implement, deprecated keys, a generated `http.secret`. Never holds a secret.
+   */
+  readonly warnings: readonly string[];
+}
