@@ -26,7 +26,10 @@ export type WalkFn = (info: FileInfo) => WalkDecision | Promise<WalkDecision>;
 export interface FileWriter {
   /** Bytes written so far, including those of earlier writer instances resumed by append. */
   readonly size: number;
-  /** Consumes `source` to its end and appends it; resolves with the number of bytes appended. */
+  /**
+   * Consumes `source` to its end and appends it; resolves with the number of bytes appended.
+   * Rejects with `StorageDriverError` once the writer was closed, committed or cancelled.
+   */
   write(source: Readable | Buffer): Promise<number>;
   /** Flushes and releases the writer; the write may be resumed later with append. Idempotent. */
   close(): Promise<void>;

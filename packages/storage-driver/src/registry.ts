@@ -18,6 +18,7 @@ export interface DriverFactory {
   validate(parameters: Record<string, unknown>): void;
   /** Parameter names whose values must never be logged (`secretkey`). */
   readonly secretParameters?: readonly string[];
+  /** Builds the driver, already wrapped with `wrapDriver` (validated paths, errors carrying the name). */
   create(parameters: Record<string, unknown>, context: DriverContext): Promise<StorageDriver>;
 }
 
@@ -48,7 +49,7 @@ export class DriverRegistry {
     return factory;
   }
 
-  /** Validates and creates the named driver (not yet wrapped: see `wrapDriver`). */
+  /** Validates the parameters, then creates the named driver (wrapped by its factory). */
   async create(name: string, parameters: Record<string, unknown>, context: DriverContext = {}): Promise<StorageDriver> {
     const factory = this.get(name);
     factory.validate(parameters);
