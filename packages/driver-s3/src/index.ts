@@ -1,0 +1,81 @@
+import {
+  assertValidPath,
+  normalizeError,
+  wrapDriver,
+  type DriverContext,
+  type DriverFactory,
+  type StorageDriver,
+  type WrapOptions,
+} from '@berth/storage-driver';
+import { S3Driver } from './driver';
+import { DRIVER_NAME, parseS3Parameters } from './params';
+
+export { S3Driver } from './driver';
+export {
+  DEFAULTS as S3_DEFAULTS,
+  LOG_LEVELS,
+  OBJECT_ACLS,
+  PARAMETER_KEYS as S3_PARAMETER_KEYS,
+  STORAGE_CLASSES,
+  parseS3Parameters,
+  type S3Parameters,
+} from './params';
+export { MAX_PARTS, MIN_PART_SIZE, MAX_PART_SIZE, copyPartSize, copyRanges } from './limits';
+export { isNotFound as isS3NotFound } from './errors';
+
+/** What a driver that can reclaim unfinished multipart uploads offers besides `StorageDriver`. */
+export interface MultipartUploadAborter {
+  /**
+   * Aborts the unfinished writes (S3 multipart uploads and their tail objects) at `path` or below
+   * it (default `/`, everything under the root directory) started before `olderThan`. Resolves
+   * with the number aborted.
+   */
+  abortMultipartUploads(olderThan: Date, path?: string): Promise<number>;
+}
+
+/** True for a driver (wrapped or not) that offers `abortMultipartUploads`. */
+export function canAbortMultipartUploads(driver: StorageDriver): driver is StorageDriver & MultipartUploadAborter {
+  return typeof (driver as Partial<MultipartUploadAborter>).abortMultipartUploads === 'function';
+}
+
+/**
+ * Wraps an `S3Driver` like every driver (`wrapDriver`: path validation, typed errors, timings)
+ * and keeps its `abortMultipartUploads`, validated and typed the same way.
+ */
+export function wrapS3Driver(impl: S3Driver, options: WrapOptions = {}): StorageDriver & MultipartUploadAborter {
+  const wrapped = wrapDriver(impl, options);
+  const abortMultipartUploads = async (olderThan: Date, path = '/'): Promise<number> => {
+    try {
+      assertValidPath(impl.name, path, true);
+      return await impl.abortMultipartUploads(olderThan, path);
+    } catch (error) {
+      throw normalizeError(impl.name, error);
+    }
+  };
+  return Object.assign(wrapped, { abortMultipartUploads });
+}
+
+/**
+ * The `s3` driver factory: distribution's s3-aws parameters and code defaults (see params.ts).
+ * The driver it creates also offers `abortMultipartUploads` (see `canAbortMultipartUploads`).
+ * `v4auth: false` is accepted with a warning: the AWS SDK v3 signs only with SigV4, which every
+ * S3-compatible store in use accepts, and refusing the key would break configurations copied
+ * from distribution deployments.
+ */
+export const s3DriverFactory: DriverFactory = {
+  name: DRIVER_NAME,
+  secretParameters: ['secretkey'],
+  validate(parameters: Record<string, unknown>): void {
+    parseS3Parameters(parameters);
+  },
+  async create(parameters: Record<string, unknown>, context: DriverContext): Promise<StorageDriver> {
+    const params = parseS3Parameters(parameters);
+    const logger = context.logger;
+    if (!params.v4Auth) {
+      logger?.warn('storage.s3.v4auth=false is not supported: requests are signed with AWS Signature Version 4', {
+        driver: DRIVER_NAME,
+      });
+    }
+    return wrapS3Driver(new S3Driver(params, logger));
+  },
+};
