@@ -73,7 +73,11 @@ function expectMapping(raw: RawNode, key: string): Record<string, RawNode> {
 function normalizeLeaf(shape: LeafShape, raw: RawNode): Plain {
   if (Array.isArray(raw) || isRawMap(raw)) return plainAny(raw); // the type check reports it
   if (shape.kind === 'any') return plainAny(raw);
-  if (shape.kind === 'string' || shape.kind === 'durationString') {
+  if (shape.kind === 'durationString') {
+    // distribution type-asserts a string here: `age: 3600` is an integer, and an error.
+    return raw instanceof RawScalar ? scalarValue(raw) : raw;
+  }
+  if (shape.kind === 'string') {
     const text = raw instanceof RawScalar ? raw.text : raw;
     return shape.lowerCase && typeof text === 'string' ? text.toLowerCase() : text;
   }

@@ -51,7 +51,7 @@ export function resolveStruct(shape: StructShape, raw: RawNode | Plain | undefin
   const normalized = normalizeStruct(shape, raw as RawNode | undefined, key, ctx);
   if (Object.keys(shape.fields).length === 0) return {};
   const config = convict(schemaOf(shape, key) as convict.Schema<Record<string, unknown>>, { env: {}, args: [] });
-  config.load(toConvict(shape, normalized));
+  config.load(toConvict(shape, normalized, key));
   failures = [];
   try {
     config.validate({ allowed: 'strict', output: () => undefined });
@@ -92,14 +92,18 @@ function defaultOf(f: Field): unknown {
   return f.shape.kind === 'map' ? Object.entries(f.default as object) : f.default;
 }
 
-function toConvict(shape: StructShape, value: { [key: string]: Plain }): Record<string, unknown> {
+function toConvict(shape: StructShape, value: { [key: string]: Plain }, key: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(value)) {
     const f = shape.fields[name] as Field;
     if (f.shape.kind === 'selector') continue;
-    if (f.shape.kind === 'struct' && isObject(v)) out[name] = toConvict(f.shape, v);
+    if (f.shape.kind === 'struct' && isObject(v)) out[name] = toConvict(f.shape, v, joinKey(key, name));
     else if (f.shape.kind === 'map' && isObject(v)) out[name] = Object.entries(v);
-    else out[name] = v;
+    else if (isObject(v)) {
+      // convict would walk into a mapping found where a value belongs and report the wrong thing.
+      const problem = checkValue(f.shape, v, f.secret === true);
+      throw new ConfigError(joinKey(key, name), problem?.message ?? 'must not be a mapping');
+    } else out[name] = v;
   }
   return out;
 }
