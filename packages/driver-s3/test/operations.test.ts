@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PathNotFoundError, type FileInfo, type Logger } from '@berth/storage-driver';
+import { s3DriverFactory, type S3Driver } from '@berth/driver-s3';
+import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
+import { createRawTestDriver, destroyTestDriver, type TestDriver } from './helpers';
+
+const MIB = 1024 * 1024;
+const skipReason = s3SkipReason();
+const describeS3 = skipReason ? describe.skip : describe;
+if (skipReason) console.warn(`!!! SKIPPED: s3 driver operation tests: ${skipReason}`);
+
+interface SentRequest {
+  command: string;
+  headers: Record<string, string>;
+}
+
+/** Records the command name and the final HTTP headers of every request the client sends. */
+function recordRequests(client: S3Client): SentRequest[] {
+  const sent: SentRequest[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+      sent.push({ command: String(context.commandName), headers: { ...headers } });
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'berthRecordRequests' },
+  );
+  return sent;
+}
+
+/** A Logger that keeps what it is given. */
+function recordingLogger(): Logger & { lines: { level: string; message: string }[] } {
+  const lines: { level: string; message: string }[] = [];
+  const logger = {
+    lines,
+    error: (message: string) => lines.push({ level: 'error', message }),
+    warn: (message: string) => lines.push({ level: 'warn', message }),
+    info: (message: string) => lines.push({ level: 'info', message }),
+    debug: (message: string) => lines.push({ level: 'debug', message }),
+    child: () => logger,
+  };
+  return logger;
+}
+
+async function withDriver(prefix: string, overrides: Record<string, unknown>, body: (raw: S3Driver, driver: TestDriver, sent: SentRequest[]) => Promise<void>): Promise<void> {
+  const { raw, driver } = createRawTestDriver(prefix, overrides);
+  const sent = recordRequests(raw.client);
+  try {
+    await body(raw, driver, sent);
+  } finally {
+    await destroyTestDriver(driver);
+  }
+}
+
+describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
+  it('moves an object above multipartcopythresholdsize with parallel UploadPartCopy parts, intact', () =>
+    withDriver('move', { multipartcopythresholdsize: 5 * MIB, multipartcopychunksize: 5 * MIB, multipartcopymaxconcurrency: 2 }, async (raw, driver, sent) => {
+      const content = randomBytes(12 * MIB + 5);
+      await driver.putContent('/from/big', content);
+      await driver.putContent('/from/small', Buffer.from('small'));
+      sent.length = 0;
+      await driver.move('/from/big', '/to/big');
+      const commands = sent.map((s) => s.command);
+      expect(commands.filter((c) => c === 'UploadPartCopyCommand')).toHaveLength(3);
+      expect(commands).toContain('CompleteMultipartUploadCommand');
+      expect(commands).not.toContain('CopyObjectCommand');
+      expect((await driver.getContent('/to/big')).equals(content)).toBe(true);
+      await expect(driver.stat('/from/big')).rejects.toBeInstanceOf(PathNotFoundError);
+      const head = await raw.client.send(new HeadObjectCommand({ Bucket: raw.ctx.bucket, Key: raw.ctx.key('/to/big') }));
+      expect(head.ETag).toMatch(/-3"?$/);
+
+      sent.length = 0;
+      await driver.move('/from/small', '/to/small');
+      expect(sent.map((s) => s.command)).toContain('CopyObjectCommand');
+      expect((await driver.getContent('/to/small')).toString()).toBe('small');
+    }), 300_000);
+
+  it('presigns GET and HEAD URLs for 20 minutes that Node fetch can use, and that fail when tampered with', () =>
+    withDriver('presign', {}, async (_raw, driver) => {
+      const content = randomBytes(1000);
+      await driver.putContent('/blobs/data', content);
+      const getUrl = (await driver.redirectUrl('/blobs/data', 'GET')) as string;
+      expect(new URL(getUrl).searchParams.get('X-Amz-Expires')).toBe('1200');
+      const got = await fetch(getUrl);
+      expect(got.status).toBe(200);
+      expect(Buffer.from(await got.arrayBuffer()).equals(content)).toBe(true);
+      const ranged = await fetch(getUrl, { headers: { range: 'bytes=10-19' } });
+      expect(ranged.status).toBe(206);
+      expect(Buffer.from(await ranged.arrayBuffer()).equals(content.subarray(10, 20))).toBe(true);
+
+      const signature = new URL(getUrl).searchParams.get('X-Amz-Signature') as string;
+      const flipped = signature.slice(0, -1) + (signature.endsWith('0') ? '1' : '0');
+      const tampered = await fetch(getUrl.replace(signature, flipped));
+      expect(tampered.status).toBe(403);
+      await tampered.arrayBuffer();
+      const otherKey = await fetch(getUrl.replace('/blobs/data', '/blobs/other'));
+      expect(otherKey.status).toBe(403);
+      await otherKey.arrayBuffer();
+
+      const headUrl = (await driver.redirectUrl('/blobs/data', 'HEAD')) as string;
+      const head = await fetch(headUrl, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe('1000');
+      const wrongMethod = await fetch(headUrl);
+      expect(wrongMethod.status).toBe(403);
+      await wrongMethod.arrayBuffer();
+    }));
+
+  it('sends x-amz-storage-class STANDARD by default and no storage-class header at all for NONE', async () => {
+    await withDriver('class-default', {}, async (_raw, driver, sent) => {
+      await driver.putContent('/f', Buffer.from('x'));
+      const writer = await driver.writer('/w', false);
+      await writer.write(Buffer.alloc(6 * MIB));
+      await writer.commit();
+      const writes = sent.filter((s) => ['PutObjectCommand', 'CreateMultipartUploadCommand'].includes(s.command));
+      expect(writes.length).toBeGreaterThanOrEqual(2);
+      for (const s of writes) if (!s.headers['x-amz-meta-berth-upload-id']) expect(s.headers['x-amz-storage-class']).toBe('STANDARD');
+    });
+    await withDriver('class-none', { storageclass: 'NONE' }, async (_raw, driver, sent) => {
+      await driver.putContent('/f', Buffer.from('x'));
+      const writer = await driver.writer('/w', false);
+      await writer.write(Buffer.alloc(6 * MIB));
+      await writer.commit();
+      expect((await driver.getContent('/f')).toString()).toBe('x');
+      expect(sent.length).toBeGreaterThan(0);
+      for (const s of sent) expect(s.headers).not.toHaveProperty('x-amz-storage-class');
+    });
+  });
+
+  it("sends no x-amz-acl for the default 'private' and the canned ACL otherwise", async () => {
+    await withDriver('acl-private', {}, async (_raw, driver, sent) => {
+      await driver.putContent('/f', Buffer.from('x'));
+      for (const s of sent) expect(s.headers).not.toHaveProperty('x-amz-acl');
+    });
+    await withDriver('acl-public', { objectacl: 'public-read' }, async (_raw, driver, sent) => {
+      await driver.putContent('/f', Buffer.from('x'));
+      expect(sent.find((s) => s.command === 'PutObjectCommand')?.headers['x-amz-acl']).toBe('public-read');
+    });
+  });
+
+  it('deletes /a and everything below it but never /ab, /a-b or /a.b', () =>
+    withDriver('delete', {}, async (_raw, driver) => {
+      for (const path of ['/d/a', '/d/a/b', '/d/a/c/d', '/d/ab', '/d/a-b', '/d/a.b', '/d/ab/c']) await driver.putContent(path, Buffer.from(path));
+      await driver.delete('/d/a');
+      expect(await driver.list('/d')).toEqual(['/d/a-b', '/d/a.b', '/d/ab']);
+      await expect(driver.getContent('/d/a')).rejects.toBeInstanceOf(PathNotFoundError);
+      await expect(driver.stat('/d/a/c')).rejects.toBeInstanceOf(PathNotFoundError);
+      expect((await driver.getContent('/d/ab/c')).toString()).toBe('/d/ab/c');
+    }));
+
+  it('lists, walks (skipping a directory larger than a page with one jump) and deletes 2100 keys', () =>
+    withDriver('paging', {}, async (_raw, driver, sent) => {
+      const names = Array.from({ length: 2100 }, (_, i) => `f${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < names.length; i += 64) {
+        await Promise.all(names.slice(i, i + 64).map((name) => driver.putContent(`/t/a/${name}`, Buffer.from(name))));
+      }
+      for (const path of ['/t/a-b', '/t/a.b/x', '/t/b/c']) await driver.putContent(path, Buffer.from(path));
+
+      expect(await driver.list('/t/a')).toEqual(names.map((name) => `/t/a/${name}`));
+
+      const full: FileInfo[] = [];
+      await driver.walk('/t', (info) => void full.push(info));
+      expect(full.map((i) => i.path)).toEqual(['/t/a', ...names.map((n) => `/t/a/${n}`), '/t/a-b', '/t/a.b', '/t/a.b/x', '/t/b', '/t/b/c']);
+      expect(full[0].isDir).toBe(true);
+      expect(full[1]).toMatchObject({ size: 5, isDir: false });
+
+      sent.length = 0;
+      const skipped: string[] = [];
+      await driver.walk('/t', (info) => {
+        skipped.push(info.path);
+        return info.path === '/t/a' ? 'skipdir' : undefined;
+      });
+      expect(skipped).toEqual(['/t/a', '/t/a-b', '/t/a.b', '/t/a.b/x', '/t/b', '/t/b/c']);
+      // One page into /t/a, then one StartAfter request past it, instead of three pages.
+      expect(sent.filter((s) => s.command === 'ListObjectsV2Command')).toHaveLength(2);
+
+      sent.length = 0;
+      await driver.delete('/t/a');
+      expect(sent.filter((s) => s.command === 'DeleteObjectsCommand')).toHaveLength(3);
+      expect(await driver.list('/t')).toEqual(['/t/a-b', '/t/a.b', '/t/b']);
+    }), 300_000);
+
+  it('stops a walk at once when the callback says stop, even inside a large listing', () =>
+    withDriver('stop', {}, async (_raw, driver) => {
+      await Promise.all(['/s/a/1', '/s/a/2', '/s/b'].map((p) => driver.putContent(p, Buffer.from('x'))));
+      const seen: string[] = [];
+      await driver.walk('/', (info) => {
+        seen.push(info.path);
+        return info.path === '/s/a/1' ? 'stop' : undefined;
+      });
+      expect(seen).toEqual(['/s', '/s/a', '/s/a/1']);
+    }));
+
+  it('accepts v4auth=false with a warning and still works (requests are SigV4-signed)', async () => {
+    const logger = recordingLogger();
+    const driver = (await s3DriverFactory.create(s3TestParameters('v4auth', { v4auth: 'false' }) ?? {}, { logger })) as TestDriver;
+    try {
+      expect(logger.lines.find((l) => l.level === 'warn')?.message).toContain('v4auth=false');
+      await driver.putContent('/f', Buffer.from('signed'));
+      expect((await driver.getContent('/f')).toString()).toBe('signed');
+    } finally {
+      await destroyTestDriver(driver);
+    }
+  });
+
+  it('routes the SDK log to the driver logger at debug level only when loglevel is not off', async () => {
+    for (const [loglevel, expected] of [
+      [false, false],
+      ['debug', true],
+    ] as const) {
+      const logger = recordingLogger();
+      const driver = (await s3DriverFactory.create(s3TestParameters('loglevel', { loglevel }) ?? {}, { logger })) as TestDriver;
+      try {
+        await driver.putContent('/f', Buffer.from('x'));
+        expect(logger.lines.some((l) => l.level === 'debug' && l.message === 's3 sdk')).toBe(expected);
+      } finally {
+        await destroyTestDriver(driver);
+      }
+    }
+  });
+
+  it('rejects every operation on a missing bucket with a StorageDriverError that is not PathNotFoundError', async () => {
+    const driver = (await s3DriverFactory.create(s3TestParameters('nobucket', { bucket: `missing-${randomBytes(4).toString('hex')}` }) ?? {}, {})) as TestDriver;
+    try {
+      const error = await driver.stat('/x').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(PathNotFoundError);
+      expect((error as Error).message).toContain('s3');
+    } finally {
+      await driver.close?.();
+    }
+  });
+});
