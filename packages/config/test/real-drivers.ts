@@ -1,0 +1,9 @@
+import { filesystemDriverFactory } from '@berth/driver-filesystem';
+import { inmemoryDriverFactory } from '@berth/driver-inmemory';
+import { s3DriverFactory } from '@berth/driver-s3';
+import { DriverRegistry } from '@berth/storage-driver';
+
+/** The registry the `berth` command uses: the real inmemory, filesystem and s3 factories. */
+export function realDrivers(): DriverRegistry {
+  return new DriverRegistry([inmemoryDriverFactory, filesystemDriverFactory, s3DriverFactory]);
+}
