@@ -1,0 +1,88 @@
+import express, { type RequestHandler } from 'express';
+import { Registry, UnsupportedError } from '@berth/registry';
+import { accessLog } from './access-log';
+import type { RequestContext } from './context';
+import { errorMiddleware } from './error-middleware';
+import { ApiError } from './errors';
+import { resolveOptions, type AppOptions, type ResolvedOptions } from './options';
+import { matchRoute, WRITE_METHODS, type Method } from './routes';
+import { UploadStateCodec } from './upload-state';
+import { baseUrl, UrlBuilder } from './urls';
+
+/** Sets `Docker-Distribution-API-Version` and the configured `http.headers` on every response. */
+function responseHeaders(options: ResolvedOptions): RequestHandler {
+  return (_req, res, next) => {
+    res.set('Docker-Distribution-API-Version', 'registry/2.0');
+    for (const [name, values] of Object.entries(options.headers ?? {})) res.set(name, values);
+    next();
+  };
+}
+
+/** The path below `http.prefix`, or undefined when the request is outside it. */
+function belowPrefix(path: string, prefix: string): string | undefined {
+  if (prefix === '') return path;
+  if (path === prefix) return '/';
+  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : undefined;
+}
+
+/** Routes `<prefix>/v2/*` through the route table; other paths fall through to later middleware. */
+function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandler {
+  const uploadState = new UploadStateCodec(options.secret);
+  return async (req, res, next) => {
+    const path = belowPrefix(req.path, options.prefix);
+    if (path === undefined || !(path === '/v2' || path.startsWith('/v2/'))) return next();
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      throw new ApiError('NOT_FOUND', `malformed URL path ${JSON.stringify(path)}`);
+    }
+    const match = matchRoute(decoded);
+    if (!match) throw new ApiError('NOT_FOUND', `no route for ${req.method} ${decoded}`, { path: decoded });
+    const handler = match.route.methods[req.method as Method];
+    if (!handler) {
+      const allowed = Object.keys(match.route.methods).join(', ');
+      throw new ApiError('UNSUPPORTED', `method ${req.method} is not allowed here (allowed: ${allowed})`, { method: req.method }, { Allow: allowed });
+    }
+    if (options.readOnly && WRITE_METHODS.has(req.method)) {
+      throw new UnsupportedError('the registry is in read-only mode (storage.maintenance.readonly)');
+    }
+    const ctx: RequestContext = {
+      req,
+      res,
+      params: match.params,
+      query: new URL(req.originalUrl, 'http://registry.invalid').searchParams,
+      registry,
+      options,
+      urls: new UrlBuilder(baseUrl(req, options), options.prefix),
+      uploadState,
+      logger: res.locals.logger,
+    };
+    await handler(ctx);
+  };
+}
+
+/**
+ * The OCI Distribution API (v1.1) and the Docker Registry V2 endpoints clients use, as an express
+ * app: `<prefix>/v2/*` is answered here; other paths fall through, so a caller may add routes
+ * (health, metrics) to the returned app.
+ */
+export function createApp(options: AppOptions): express.Express {
+  const resolved = resolveOptions(options);
+  const registry = new Registry({
+    driver: options.driver,
+    logger: options.logger.child({ component: 'registry' }),
+    deleteEnabled: options.deleteEnabled,
+    catalogMaxEntries: options.catalogMaxEntries,
+    maxManifestBytes: options.manifestMaxBytes,
+  });
+  const logger = options.logger.child({ component: 'http' });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(responseHeaders(resolved));
+  app.use(accessLog(logger));
+  app.use(dispatcher(resolved, registry));
+  app.use(errorMiddleware(logger));
+  return app;
+}

@@ -1,0 +1,71 @@
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { Digest } from '@berth/registry';
+import { repositoryOf, sendEmpty, type Handler, type RequestContext } from '../context';
+import { parseRange } from '../http-ranges';
+
+/** Yields the first `length` bytes of `source`, then stops reading it. */
+async function* take(source: Readable, length: number): AsyncGenerator<Buffer> {
+  let remaining = length;
+  if (remaining <= 0) return;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    if (chunk.length >= remaining) {
+      yield chunk.subarray(0, remaining);
+      return;
+    }
+    remaining -= chunk.length;
+    yield chunk;
+  }
+}
+
+/** True when an `If-None-Match` header lists `etag` (or `*`). */
+function notModified(ctx: RequestContext, etag: string): boolean {
+  const header = ctx.req.headers['if-none-match'];
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim().replace(/^W\//, '');
+    return t === '*' || t === etag;
+  });
+}
+
+/**
+ * `GET|HEAD /v2/<name>/blobs/<digest>` (end-2): 200 with the blob, 206 for a satisfiable `Range`,
+ * 416 otherwise, 307 to the driver's URL when redirects are on, 304 for a matching `If-None-Match`.
+ */
+export const getBlob: Handler = async (ctx) => {
+  const { req, res } = ctx;
+  const head = req.method === 'HEAD';
+  const repo = repositoryOf(ctx);
+  const digest = Digest.parse(ctx.params.digest);
+  const blob = await repo.blobs.stat(digest);
+  res.set('Docker-Content-Digest', digest.toString());
+  if (ctx.options.redirect) {
+    const url = await repo.blobs.redirectUrl(digest, head ? 'HEAD' : 'GET');
+    if (url) {
+      res.set('Location', url);
+      return sendEmpty(res, 307);
+    }
+  }
+  const etag = `"${digest}"`;
+  res.set({ ETag: etag, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000', 'Content-Type': 'application/octet-stream' });
+  if (notModified(ctx, etag)) return sendEmpty(res, 304);
+  const range = parseRange(req.headers.range, blob.size);
+  const start = range.kind === 'partial' ? range.start : 0;
+  const length = range.kind === 'partial' ? range.end - range.start + 1 : blob.size;
+  if (range.kind === 'partial') res.status(206).set('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`);
+  else res.status(200);
+  res.set('Content-Length', String(length));
+  if (head || length === 0) {
+    res.end();
+    return;
+  }
+  const source = await repo.blobs.open(digest, start);
+  await pipeline(take(source, length), res);
+};
+
+/** `DELETE /v2/<name>/blobs/<digest>` (end-10): 202; unlinks the blob from the repository. */
+export const deleteBlob: Handler = async (ctx) => {
+  const digest = Digest.parse(ctx.params.digest);
+  await repositoryOf(ctx).blobs.delete(digest);
+  sendEmpty(ctx.res, 202);
+};

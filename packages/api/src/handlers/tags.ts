@@ -1,0 +1,11 @@
+import { repositoryOf, sendJson, type Handler } from '../context';
+import { pageRequest, setNextLink } from '../pagination';
+
+/** `GET /v2/<name>/tags/list[?n=&last=]` (end-8a/b): tags in lexical order, `Link` when more follow. */
+export const listTags: Handler = async (ctx) => {
+  const repo = repositoryOf(ctx);
+  const request = pageRequest(ctx);
+  const page = await repo.tags.list(request);
+  setNextLink(ctx, `/v2/${repo.name}/tags/list`, page, request.n);
+  sendJson(ctx.res, 200, { name: repo.name, tags: page.items });
+};

@@ -1,0 +1,5 @@
+export { createApp } from './app';
+export type { AppOptions } from './options';
+export { ERROR_TABLE, ApiError, errorEnvelope, type ErrorCode, type ErrorSpec, type ErrorEnvelope } from './errors';
+export { ROUTES, type Route } from './routes';
+export { UploadStateCodec, type UploadState } from './upload-state';

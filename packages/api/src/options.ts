@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger, StorageDriver } from '@berth/storage-driver';
+
+/** What `createApp` needs; the config layer builds it from config.yml. */
+export interface AppOptions {
+  /** The storage driver, already wrapped (`wrapDriver`). */
+  driver: StorageDriver;
+  /** The root logger (from @berth/logging); the app takes children of it. */
+  logger: Logger;
+  /** storage.delete.enabled: without it, DELETE answers 405 UNSUPPORTED. */
+  deleteEnabled: boolean;
+  /** storage.maintenance.readonly.enabled: every write method answers 405 UNSUPPORTED. */
+  readOnly: boolean;
+  /** !storage.redirect.disable: a blob GET/HEAD answers 307 to the driver's redirect URL when it has one. */
+  redirect: boolean;
+  /** http.secret: HMAC key of the upload `_state`, the same on every replica. */
+  secret: string;
+  /** http.host: absolute base URL of Location headers (`https://registry.example.com`). */
+  host?: string;
+  /** http.relativeurls: Location headers without scheme and host. */
+  relativeUrls: boolean;
+  /** http.prefix: path prefix of every route (`/my/prefix/`). */
+  prefix?: string;
+  /** http.headers: added to every response. */
+  headers?: Record<string, string[]>;
+  /** catalog.maxentries: largest `n` of a catalog request. */
+  catalogMaxEntries: number;
+  /** Largest manifest accepted, in bytes (default 8 MiB, `DEFAULT_MAX_MANIFEST_BYTES`). */
+  manifestMaxBytes?: number;
+}
+
+/** Options after defaults and normalisation. */
+export interface ResolvedOptions extends Omit<AppOptions, 'prefix' | 'secret' | 'host'> {
+  /** `''` or `/a/b` (no trailing slash). */
+  readonly prefix: string;
+  readonly secret: string;
+  /** Without trailing slash, or undefined. */
+  readonly host?: string;
+}
+
+/** Normalises the prefix and host; a missing secret is replaced by a random one (single instance only). */
+export function resolveOptions(options: AppOptions): ResolvedOptions {
+  const trimmed = (options.prefix ?? '').replace(/\/+$/, '');
+  const prefix = trimmed === '' ? '' : trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+  let secret = options.secret;
+  if (!secret) {
+    secret = randomBytes(32).toString('hex');
+    options.logger.warn('http.secret is not set: using a random one, so upload Locations only work on this instance');
+  }
+  return { ...options, prefix, secret, host: options.host ? options.host.replace(/\/+$/, '') : undefined };
+}

@@ -1,0 +1,149 @@
+import request from 'supertest';
+import {
+  OCI_INDEX,
+  OCI_MANIFEST,
+  binary,
+  descriptor,
+  errorCode,
+  imageManifest,
+  pathOf,
+  pushBlob,
+  putManifest,
+  sha256,
+  sha512,
+  useHarness,
+  type DriverUnderTest,
+} from './harness';
+
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+
+/** Manifest push (end-7) and pull (end-3) by tag and digest, validation errors. */
+export function manifestTests(dut: DriverUnderTest): void {
+  const h = useHarness(dut);
+
+  it('pushes by tag and pulls the exact bytes by tag and by digest', async () => {
+    const bytes = Buffer.concat([await imageManifest(h.app, 'app/web'), Buffer.from('\n')]);
+    const put = await request(h.app).put('/v2/app/web/manifests/v1').set('Content-Type', OCI_MANIFEST).send(String(bytes)).expect(201);
+    const digest = sha256(bytes);
+    expect(put.headers['docker-content-digest']).toBe(digest);
+    expect(pathOf(put.headers.location)).toBe(`/v2/app/web/manifests/${digest}`);
+    expect(put.headers['oci-subject']).toBeUndefined();
+    for (const reference of ['v1', digest]) {
+      const get = await request(h.app)
+        .get(`/v2/app/web/manifests/${reference}`)
+        .set('Accept', `${OCI_MANIFEST}, ${OCI_INDEX}`)
+        .buffer(true)
+        .parse(binary)
+        .expect(200);
+      expect(Buffer.compare(get.body as Buffer, bytes)).toBe(0);
+      expect(get.headers).toMatchObject({ 'content-type': OCI_MANIFEST, 'docker-content-digest': digest, 'content-length': String(bytes.length) });
+      const head = await request(h.app).head(`/v2/app/web/manifests/${reference}`).expect(200);
+      expect(head.headers).toMatchObject({ 'content-type': OCI_MANIFEST, 'docker-content-digest': digest, 'content-length': String(bytes.length) });
+    }
+  });
+
+  it('pushes sha512 manifests by digest', async () => {
+    const bytes = await imageManifest(h.app, 'app');
+    const digest = sha512(bytes);
+    expect(await putManifest(h.app, 'app', digest, bytes)).toBe(digest);
+    const get = await request(h.app).get(`/v2/app/manifests/${digest}`).buffer(true).parse(binary).expect(200);
+    expect(Buffer.compare(get.body as Buffer, bytes)).toBe(0);
+  });
+
+  it('rejects a manifest whose bytes do not match the digest reference', async () => {
+    const bytes = await imageManifest(h.app, 'app');
+    const res = await request(h.app).put(`/v2/app/manifests/${sha256(bytes)}`).set('Content-Type', OCI_MANIFEST).send(String(Buffer.concat([bytes, Buffer.from('  ')]))).expect(400);
+    expect(errorCode(res)).toBe('DIGEST_INVALID');
+    expect(errorCode(await request(h.app).put('/v2/app/manifests/sha256:baddigeststring').set('Content-Type', OCI_MANIFEST).send(String(bytes)).expect(400))).toBe('DIGEST_INVALID');
+    expect(errorCode(await request(h.app).get('/v2/app/manifests/sha256:baddigeststring').expect(400))).toBe('DIGEST_INVALID');
+  });
+
+  it('rejects a manifest referencing a blob the repository lacks with MANIFEST_BLOB_UNKNOWN', async () => {
+    const bytes = await imageManifest(h.app, 'other');
+    const res = await request(h.app).put('/v2/app/manifests/v1').set('Content-Type', OCI_MANIFEST).send(String(bytes)).expect(400);
+    expect(errorCode(res)).toBe('MANIFEST_BLOB_UNKNOWN');
+  });
+
+  it('rejects invalid manifests with MANIFEST_INVALID, schema 1 with a clear message', async () => {
+    const cases: Array<[string, string]> = [
+      ['{not json', OCI_MANIFEST],
+      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }), OCI_MANIFEST],
+      [JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example+json' }), 'application/vnd.example+json'],
+    ];
+    for (const [body, type] of cases) {
+      expect(errorCode(await request(h.app).put('/v2/app/manifests/v1').set('Content-Type', type).send(body).expect(400))).toBe('MANIFEST_INVALID');
+    }
+    const schema1 = JSON.stringify({ schemaVersion: 1, name: 'app', tag: 'v1', architecture: 'amd64', fsLayers: [], history: [], signatures: [] });
+    const res = await request(h.app)
+      .put('/v2/app/manifests/v1')
+      .set('Content-Type', 'application/vnd.docker.distribution.manifest.v1+prettyjws')
+      .send(schema1)
+      .expect(400);
+    expect(errorCode(res)).toBe('MANIFEST_INVALID');
+    expect(res.body.errors[0].message).toMatch(/schema 1 is not supported/);
+  });
+
+  it('accepts manifests over 4 MiB and answers 413 above the limit', async () => {
+    const annotations = Object.fromEntries(Array.from({ length: 430 }, (_, i) => [`large-annotation-${i}`, 'A'.repeat(10_000)]));
+    const big = await imageManifest(h.app, 'app', { annotations });
+    expect(big.length).toBeGreaterThan(4 * 1024 * 1024);
+    await putManifest(h.app, 'app', 'large', big);
+    const get = await request(h.app).get('/v2/app/manifests/large').buffer(true).parse(binary).expect(200);
+    expect(Buffer.compare(get.body as Buffer, big)).toBe(0);
+    const huge = Buffer.concat([big, Buffer.alloc(4 * 1024 * 1024, 0x20)]);
+    const res = await request(h.app).put('/v2/app/manifests/huge').set('Content-Type', OCI_MANIFEST).send(String(huge)).expect(413);
+    expect(errorCode(res)).toBe('MANIFEST_TOO_LARGE');
+  });
+
+  it('stores indexes whose children exist and Docker manifests and lists', async () => {
+    const child = await imageManifest(h.app, 'app');
+    const childDigest = await putManifest(h.app, 'app', sha256(child), child);
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: childDigest, size: child.length, platform: { os: 'linux', architecture: 'amd64' } }] }));
+    await putManifest(h.app, 'app', 'multi', index, OCI_INDEX);
+    expect((await request(h.app).head('/v2/app/manifests/multi').expect(200)).headers['content-type']).toBe(OCI_INDEX);
+    const orphan = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [descriptor(OCI_MANIFEST, 'never pushed')] }));
+    expect(errorCode(await request(h.app).put('/v2/app/manifests/orphan').set('Content-Type', OCI_INDEX).send(String(orphan)).expect(400))).toBe('MANIFEST_BLOB_UNKNOWN');
+
+    const config = '{"docker":"config"}';
+    await pushBlob(h.app, 'app', config);
+    const docker = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_MANIFEST, config: descriptor('application/vnd.docker.container.image.v1+json', config), layers: [] }));
+    const dockerDigest = await putManifest(h.app, 'app', 'docker', docker, DOCKER_MANIFEST);
+    const list = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_LIST, manifests: [{ mediaType: DOCKER_MANIFEST, digest: dockerDigest, size: docker.length }] }));
+    await putManifest(h.app, 'app', 'list', list, DOCKER_LIST);
+    expect((await request(h.app).get('/v2/app/manifests/list').expect(200)).headers['content-type']).toBe(DOCKER_LIST);
+    expect((await request(h.app).get('/v2/app/manifests/docker').expect(200)).headers['content-type']).toBe(DOCKER_MANIFEST);
+  });
+
+  it('accepts a manifest whose subject is missing and answers OCI-Subject', async () => {
+    await pushBlob(h.app, 'app', '{}');
+    await pushBlob(h.app, 'app', 'payload');
+    const subject = descriptor(OCI_MANIFEST, 'missing content', { size: 123 });
+    const artifact = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: 'application/vnd.example.sig',
+        config: descriptor('application/vnd.oci.empty.v1+json', '{}'),
+        layers: [descriptor('application/octet-stream', 'payload')],
+        subject,
+      }),
+    );
+    const res = await request(h.app).put(`/v2/app/manifests/${sha256(artifact)}`).set('Content-Type', OCI_MANIFEST).send(String(artifact)).expect(201);
+    expect(res.headers['oci-subject']).toBe(subject.digest);
+  });
+
+  it('adds the ?tag= parameters of a PUT by digest', async () => {
+    const bytes = await imageManifest(h.app, 'app');
+    await request(h.app).put(`/v2/app/manifests/${sha256(bytes)}?tag=one&tag=two`).set('Content-Type', OCI_MANIFEST).send(String(bytes)).expect(201);
+    await request(h.app).head('/v2/app/manifests/one').expect(200);
+    await request(h.app).head('/v2/app/manifests/two').expect(200);
+  });
+
+  it('answers MANIFEST_UNKNOWN for unknown references and TAG_INVALID for malformed tags', async () => {
+    expect(errorCode(await request(h.app).get('/v2/app/manifests/missing').expect(404))).toBe('MANIFEST_UNKNOWN');
+    expect(errorCode(await request(h.app).get(`/v2/app/manifests/${sha256('missing')}`).expect(404))).toBe('MANIFEST_UNKNOWN');
+    expect(errorCode(await request(h.app).get('/v2/app/manifests/-bad-').expect(400))).toBe('TAG_INVALID');
+    expect(errorCode(await request(h.app).put(`/v2/app/manifests/${'x'.repeat(129)}`).send('{}').expect(400))).toBe('TAG_INVALID');
+  });
+}
