@@ -59,6 +59,17 @@ describe('REGISTRY_* overrides', () => {
     });
   });
 
+  it('apply a section before the keys inside it, so the more specific variable wins whatever the object order', () => {
+    const c = load(FILESYSTEM, {
+      REGISTRY_LOG_LEVEL: 'error',
+      REGISTRY_LOG: '{level: debug, formatter: json}',
+      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/specific',
+      REGISTRY_STORAGE_FILESYSTEM: '{rootdirectory: /section, maxthreads: 50}',
+    });
+    expect(c.log).toMatchObject({ level: 'error', formatter: 'json' });
+    expect(c.storage.parameters).toEqual({ rootdirectory: '/specific', maxthreads: 50 });
+  });
+
   it('REGISTRY_STORAGE=s3 replaces the whole storage section (delete, maintenance... are dropped) until REGISTRY_STORAGE_* fill it back', () => {
     const replaced = load(FILESYSTEM, { REGISTRY_STORAGE: 's3', REGISTRY_STORAGE_S3_BUCKET: 'b' });
     expect(replaced.storage.delete.enabled).toBe(false);

@@ -1,4 +1,5 @@
 import { ConfigError } from '@berth/config';
+import { scrubSecrets } from '../src/secrets';
 import { configError, load, MINIMAL } from './helpers';
 
 describe('errors: one line, naming the key', () => {
@@ -79,6 +80,12 @@ describe('errors: one line, naming the key', () => {
   it('a URL with credentials is not echoed when it is invalid', () => {
     const message = configError(() => load(`${MINIMAL}proxy:\n  remoteurl: ftp://user:hunter2@mirror\n`), 'proxy.remoteurl');
     expect(message).toBe('proxy.remoteurl: must be an http:// or https:// URL, not ftp:');
+  });
+
+  it('scrubs any secret value that reaches a message (last line of defence)', () => {
+    const error = scrubSecrets(new ConfigError('storage.s3.region', 'cannot use hunter2-secret in region'), ['hunter2-secret', 'abc']);
+    expect(error.message).toBe('storage.s3.region: cannot use <redacted> in region');
+    expect(error.key).toBe('storage.s3.region');
   });
 
   it('ConfigError exposes key and problem', () => {
