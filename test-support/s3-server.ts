@@ -85,13 +85,13 @@ function listFiles(dir: string): string[] {
   return entries.flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
-async function startMinio(): Promise<RunningS3 | undefined> {
+/** Starts MinIO, or resolves with the reason it could not (no container runtime). */
+async function startMinio(): Promise<RunningS3 | string> {
   const { getContainerRuntimeClient } = await import('testcontainers');
   try {
     await withTimeout(getContainerRuntimeClient(), 15_000, 'container runtime detection');
   } catch (error) {
-    console.log(`S3 tests: no container runtime for MinIO (${(error as Error).message})`);
-    return undefined;
+    return `no container runtime for MinIO: ${(error as Error).message}`;
   }
   const { MinioContainer } = await import('@testcontainers/minio');
   const started = Date.now();
@@ -111,9 +111,9 @@ async function startMinio(): Promise<RunningS3 | undefined> {
 }
 
 /** Starts the RGW, or resolves with the reason it could not. */
-async function startRgwServer(rootDir: string): Promise<RunningS3 | string> {
+async function startRgwServer(rootDir: string, why: string): Promise<RunningS3 | string> {
   const missing = missingCephExecutable();
-  if (missing) return `no REGISTRY_TEST_S3_* variables, no container runtime for MinIO, and no Ceph RGW (${missing} is not installed)`;
+  if (missing) return `no REGISTRY_TEST_S3_* variables, ${why}, and no Ceph RGW (${missing} is not installed)`;
   let rgw;
   try {
     rgw = await startRgw(rootDir);
@@ -130,7 +130,7 @@ async function startRgwServer(rootDir: string): Promise<RunningS3 | string> {
   process.env.BERTH_TEST_S3_STARTUP_MS = String(rgw.startupMs);
   console.log(
     `S3 tests use Ceph RGW at ${rgw.env.REGISTRY_TEST_S3_REGIONENDPOINT} (bucket ${rgw.env.REGISTRY_TEST_S3_BUCKET}, ` +
-      `data in ${rgw.dir}), started in ${rgw.startupMs} ms`,
+      `data in ${rgw.dir}), started in ${rgw.startupMs} ms [${why}]`,
   );
   const stopped = rgw;
   return { source: 'rgw', stop: () => stopRgw(stopped) };
@@ -163,12 +163,14 @@ export async function provideS3(hints: SelectionHints): Promise<RunningS3 | unde
   if (mode !== 'auto' && mode !== 'minio' && mode !== 'rgw') {
     throw new Error(`BERTH_TEST_S3 must be auto, off, minio or rgw, got ${JSON.stringify(mode)}`);
   }
+  let why = 'BERTH_TEST_S3=rgw';
   if (mode !== 'rgw') {
     const minio = await startMinio();
-    if (minio) return minio;
-    if (mode === 'minio') return skip('BERTH_TEST_S3=minio but no container runtime answers');
+    if (typeof minio !== 'string') return minio;
+    if (mode === 'minio') return skip(`BERTH_TEST_S3=minio but ${minio}`);
+    why = minio;
   }
-  const rgw = await startRgwServer(hints.rootDir);
+  const rgw = await startRgwServer(hints.rootDir, why);
   return typeof rgw === 'string' ? skip(rgw) : rgw;
 }
 

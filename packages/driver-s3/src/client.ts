@@ -5,10 +5,28 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Logger } from '@berth/storage-driver';
 import type { S3Parameters } from './params';
 
-/** The SDK's logger surface, routed to the driver's logger at debug level. */
+/** Input fields worth a debug line; bodies and streams are never logged. */
+const LOGGED_INPUT = ['Bucket', 'Key', 'Prefix', 'UploadId', 'PartNumber', 'Range', 'CopySource', 'CopySourceRange', 'ContentLength', 'StartAfter'];
+
+/** One SDK log record (`{commandName, input, output, metadata, error}` or text) as compact fields. */
+function summarize(record: unknown): Record<string, unknown> {
+  if (typeof record !== 'object' || record === null) return { text: String(record) };
+  const r = record as Record<string, unknown>;
+  const input = (r.input ?? {}) as Record<string, unknown>;
+  const metadata = (r.metadata ?? {}) as Record<string, unknown>;
+  const fields: Record<string, unknown> = { command: r.commandName };
+  for (const key of LOGGED_INPUT) if (input[key] !== undefined) fields[key] = input[key];
+  if (metadata.httpStatusCode !== undefined) fields.status = metadata.httpStatusCode;
+  if (metadata.requestId !== undefined) fields.requestId = metadata.requestId;
+  if (metadata.attempts !== undefined) fields.attempts = metadata.attempts;
+  if (r.error instanceof Error) fields.error = `${r.error.name}: ${r.error.message}`;
+  return fields;
+}
+
+/** The SDK's logger surface, routed to the driver's logger at debug level (one line per request). */
 function sdkLogger(logger: Logger): NonNullable<S3ClientConfig['logger']> {
   const emit = (level: string) => (...content: unknown[]) => {
-    logger.debug('s3 sdk', { sdkLevel: level, content });
+    logger.debug('s3 sdk', { sdkLevel: level, ...summarize(content[0]) });
   };
   return { trace: emit('trace'), debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }

@@ -30,16 +30,10 @@ function recordRequests(client: S3Client): SentRequest[] {
 }
 
 /** A Logger that keeps what it is given. */
-function recordingLogger(): Logger & { lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = [];
-  const logger = {
-    lines,
-    error: (message: string) => lines.push({ level: 'error', message }),
-    warn: (message: string) => lines.push({ level: 'warn', message }),
-    info: (message: string) => lines.push({ level: 'info', message }),
-    debug: (message: string) => lines.push({ level: 'debug', message }),
-    child: () => logger,
-  };
+function recordingLogger(): Logger & { lines: { level: string; message: string; meta?: Record<string, unknown> }[] } {
+  const lines: { level: string; message: string; meta?: Record<string, unknown> }[] = [];
+  const record = (level: string) => (message: string, meta?: Record<string, unknown>) => lines.push({ level, message, meta });
+  const logger = { lines, error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug'), child: () => logger };
   return logger;
 }
 
@@ -128,6 +122,14 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
     });
   });
 
+  it('presigns redirect URLs for redirectendpoint when it is set', () =>
+    withDriver('redirect', { redirectendpoint: 'https://downloads.example.com' }, async (_raw, driver) => {
+      const url = new URL((await driver.redirectUrl('/blob', 'GET')) as string);
+      expect(url.origin).toBe('https://downloads.example.com');
+      expect(url.pathname).toMatch(/\/blob$/);
+      expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    }));
+
   it("sends no x-amz-acl for the default 'private' and the canned ACL otherwise", async () => {
     await withDriver('acl-private', {}, async (_raw, driver, sent) => {
       await driver.putContent('/f', Buffer.from('x'));
@@ -213,7 +215,12 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
       const driver = (await s3DriverFactory.create(s3TestParameters('loglevel', { loglevel }) ?? {}, { logger })) as TestDriver;
       try {
         await driver.putContent('/f', Buffer.from('x'));
-        expect(logger.lines.some((l) => l.level === 'debug' && l.message === 's3 sdk')).toBe(expected);
+        const put = logger.lines.find((l) => l.message === 's3 sdk' && l.meta?.command === 'PutObjectCommand');
+        expect(put !== undefined).toBe(expected);
+        if (put) {
+          expect(put).toMatchObject({ level: 'debug', meta: { Key: expect.stringMatching(/\/f$/), status: 200 } });
+          expect(put.meta).not.toHaveProperty('Body');
+        }
       } finally {
         await destroyTestDriver(driver);
       }
