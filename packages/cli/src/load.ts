@@ -1,0 +1,65 @@
+import { ConfigError, loadConfig, type BerthConfig } from '@berth/config';
+import { filesystemDriverFactory } from '@berth/driver-filesystem';
+import { inmemoryDriverFactory } from '@berth/driver-inmemory';
+import { s3DriverFactory } from '@berth/driver-s3';
+import { DriverParameterError, DriverRegistry, UnknownDriverError } from '@berth/storage-driver';
+import { resolveConfigSource, type ConfigSource } from './default-config';
+import { ListenAddressError, parseListenAddress, type ListenTarget } from './listen';
+import { checkUnimplemented } from './unimplemented';
+
+/** The storage drivers the command knows: inmemory, filesystem and s3. */
+export function createDriverRegistry(): DriverRegistry {
+  return new DriverRegistry([inmemoryDriverFactory, filesystemDriverFactory, s3DriverFactory]);
+}
+
+export interface LoadedConfig {
+  readonly config: BerthConfig;
+  readonly source: ConfigSource;
+  readonly drivers: DriverRegistry;
+}
+
+/**
+ * Loads the effective configuration for a command: the file chosen by `resolveConfigSource` (or the
+ * embedded default) with the `REGISTRY_*` variables of `env` applied. Throws `ConfigError`.
+ */
+export function loadEffectiveConfig(argument: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {
+  const drivers = createDriverRegistry();
+  const source = resolveConfigSource(argument, env);
+  const config =
+    source.kind === 'file' ? loadConfig({ file: source.path, env, drivers }) : loadConfig({ yamlText: source.yamlText, env, drivers });
+  return { config, source, drivers };
+}
+
+/** Where a configuration came from, for logs: the file path, or "built-in default". */
+export function describeSource(source: ConfigSource): string {
+  return source.kind === 'file' ? source.path : 'built-in default';
+}
+
+/**
+ * True for the errors a user fixes in the configuration: they are reported as one line naming the
+ * key, without a stack trace.
+ */
+export function isConfigurationError(error: unknown): error is Error {
+  return (
+    error instanceof ConfigError ||
+    error instanceof DriverParameterError ||
+    error instanceof UnknownDriverError ||
+    error instanceof ListenAddressError
+  );
+}
+
+/** What `serve` checks before it opens anything; `config check` runs the same checks. */
+export interface Preflight {
+  readonly target: ListenTarget;
+  /** The loader's warnings and those about configured features this build does not serve. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Checks what the loader leaves to the command: the listen address, and sections this build does
+ * not implement. Throws `ListenAddressError` or `ConfigError`.
+ */
+export function preflight(config: BerthConfig): Preflight {
+  const target = parseListenAddress(config.http.addr, config.http.net);
+  return { target, warnings: [...config.warnings, ...checkUnimplemented(config)] };
+}

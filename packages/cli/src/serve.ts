@@ -1,0 +1,131 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { createApp } from '@berth/api';
+import { redactConfig, type BerthConfig } from '@berth/config';
+import { createLogger } from '@berth/logging';
+import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
+import { GracefulServer, type ShutdownResult } from './lifecycle';
+import { formatAddress, listenOn } from './listen';
+import { describeSource, loadEffectiveConfig, preflight } from './load';
+import { createTlsServer, tlsEnabled } from './tls';
+
+/** A registry that is serving: its address, and how to stop it. */
+export interface RunningRegistry {
+  /** As printed in "listening on …": `127.0.0.1:5000`, `[::]:5000` or `unix:/path`. */
+  readonly address: string;
+  /**
+   * Stops accepting connections, waits up to `http.draintimeout` for requests in flight, then
+   * closes the storage driver. Idempotent.
+   */
+  stop(): Promise<ShutdownResult>;
+  /** Cuts a pending `stop` short: destroys every connection now. */
+  forceStop(): void;
+}
+
+function createServerFor(config: BerthConfig, handler: ReturnType<typeof createApp>): HttpServer | HttpsServer {
+  const server = tlsEnabled(config.http.tls) ? createTlsServer(config.http.tls, handler) : createHttpServer(handler);
+  // Blob uploads may legitimately take longer than node's default 5 minutes per request.
+  server.requestTimeout = 0;
+  return server;
+}
+
+/**
+ * Composition root: creates the storage driver named by the configuration, the HTTP application
+ * on top of it, and starts listening on `http.addr`. On failure after the driver was created the
+ * driver is closed before the error propagates. Warnings are the caller's to log (`preflight`).
+ */
+export async function startRegistry(config: BerthConfig, drivers: DriverRegistry, logger: Logger): Promise<RunningRegistry> {
+  const { target } = preflight(config);
+  const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
+    logger: logger.child({ component: 'storage', driver: config.storage.driver }),
+  });
+  let graceful: GracefulServer;
+  try {
+    const app = createApp({
+      driver,
+      logger: logger.child({ component: 'api' }),
+      deleteEnabled: config.storage.delete.enabled,
+      readOnly: config.storage.maintenance.readonly.enabled,
+      redirect: !config.storage.redirect.disable,
+      secret: config.http.secret,
+      host: config.http.host || undefined,
+      relativeUrls: config.http.relativeurls,
+      prefix: config.http.prefix,
+      headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
+      catalogMaxEntries: config.catalog.maxentries,
+    });
+    const server = createServerFor(config, app);
+    await listenOn(server, target);
+    graceful = new GracefulServer(server);
+  } catch (error) {
+    await driver.close?.().catch(() => undefined);
+    throw error;
+  }
+  const address = formatAddress(graceful.server.address());
+  let stopping: Promise<ShutdownResult> | undefined;
+  return {
+    address,
+    stop() {
+      stopping ??= (async () => {
+        const result = await graceful.shutdown(config.http.draintimeout);
+        await driver.close?.();
+        return result;
+      })();
+      return stopping;
+    },
+    forceStop: () => graceful.forceNow(),
+  };
+}
+
+/**
+ * SIGTERM and SIGINT, caught from the moment it is called: `first` resolves with the first one (even
+ * when it came during start-up), later ones go to `onRepeat`.
+ */
+function catchSignals(): { first: Promise<NodeJS.Signals>; onRepeat(listener: (signal: NodeJS.Signals) => void): void } {
+  let repeat: ((signal: NodeJS.Signals) => void) | undefined;
+  let received = false;
+  let resolveFirst!: (signal: NodeJS.Signals) => void;
+  const first = new Promise<NodeJS.Signals>((resolve) => (resolveFirst = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received) repeat?.(signal);
+    else {
+      received = true;
+      resolveFirst(signal);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return { first, onRepeat: (listener) => void (repeat = listener) };
+}
+
+/**
+ * `berth serve [config]`: loads the configuration, serves until SIGTERM or SIGINT, then shuts down
+ * gracefully. Resolves with the exit code: 0 after a clean stop, 1 when closing the driver failed.
+ * A second signal cuts the drain short.
+ */
+export async function runServe(argument: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
+  const signals = catchSignals();
+  const { config, source, drivers } = loadEffectiveConfig(argument, env);
+  const { warnings } = preflight(config);
+  const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: config.log.fields });
+  logger.debug('effective configuration', { source: describeSource(source), config: redactConfig(config, drivers) });
+  for (const warning of warnings) logger.warn(warning);
+
+  const registry = await startRegistry(config, drivers, logger);
+  logger.info(`listening on ${registry.address}`, { driver: config.storage.driver });
+
+  const signal = await signals.first;
+  logger.info(`received ${signal}: shutting down`, { draintimeoutMs: config.http.draintimeout });
+  signals.onRepeat((again) => {
+    logger.warn(`received ${again} again: closing every connection now`);
+    registry.forceStop();
+  });
+  try {
+    const result = await registry.stop();
+    logger.info('stopped', { durationMs: Math.round(result.durationMs), forced: result.forced });
+    return 0;
+  } catch (error) {
+    logger.error('error while stopping', { error: error instanceof Error ? error.message : String(error) });
+    return 1;
+  }
+}

@@ -1,0 +1,167 @@
+import { request } from 'node:http';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { runBerth, startBerth, testConfig, writeConfig } from './helpers/berth';
+import { cleanupAll, freePort, makeTempDir } from './helpers/processes';
+
+/** `berth serve` and `berth config` as a user meets them: start-up errors, overrides, signals. */
+
+afterAll(cleanupAll);
+
+/** Asserts the output of a failed start: exit 1, exactly one stderr line naming `key`, no stack. */
+function expectOneLineError(result: { code: number | null; stderr: string; stdout: string }, key: string): void {
+  const lines = result.stderr.trimEnd().split('\n');
+  expect({ code: result.code, lines }).toEqual({ code: 1, lines: [expect.stringContaining(key)] });
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('berth serve refuses a bad configuration with one line naming the key', () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['an unknown storage driver', { nosuchdriver: {} }, 'storage'],
+    ['two storage drivers', { inmemory: {}, filesystem: { rootdirectory: '/tmp/berth-never-used' } }, 'storage'],
+    ['an s3 driver without a bucket', { s3: { region: 'us-east-1' } }, 'bucket'],
+    ['an unknown filesystem parameter', { filesystem: { rootdir: '/tmp/x' } }, 'rootdir'],
+  ];
+  it.each(cases)('%s', async (_name, storage, key) => {
+    expectOneLineError(await runBerth(['serve', await writeConfig(testConfig(storage))]), key);
+  });
+
+  it('a value of the wrong type', async () => {
+    const config = { ...testConfig({ inmemory: {} }), catalog: { maxentries: 'plenty' } };
+    expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'catalog.maxentries');
+  });
+
+  it('an address that is not HOST:PORT', async () => {
+    const config = testConfig({ inmemory: {} }, { addr: 'localhost' });
+    expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'http.addr');
+  });
+
+  it('a configuration file that does not exist', async () => {
+    const missing = join(await makeTempDir('missing'), 'nope.yml');
+    expectOneLineError(await runBerth(['serve', missing]), missing);
+  });
+
+  it('the same errors from berth config check', async () => {
+    expectOneLineError(await runBerth(['config', 'check', await writeConfig(testConfig({ s3: { region: 'us-east-1' } }))]), 'bucket');
+  });
+});
+
+describe('berth serve settings', () => {
+  it('listens on REGISTRY_HTTP_ADDR rather than the file’s http.addr', async () => {
+    const filePort = await freePort();
+    const envPort = await freePort();
+    const berth = await startBerth(testConfig({ inmemory: {} }, { addr: `127.0.0.1:${filePort}` }), {
+      env: { REGISTRY_HTTP_ADDR: `127.0.0.1:${envPort}` },
+    });
+    try {
+      expect(berth.hostPort).toBe(`127.0.0.1:${envPort}`);
+      expect((await fetch(`${berth.url}/v2/`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.1:${filePort}/v2/`)).rejects.toThrow();
+    } finally {
+      await berth.stop();
+    }
+  });
+
+  it('takes the file from REGISTRY_CONFIGURATION_PATH when no argument names one', async () => {
+    const path = await writeConfig(testConfig({ inmemory: {} }));
+    const result = await runBerth(['config', 'check'], { env: { REGISTRY_CONFIGURATION_PATH: path } });
+    expect(result).toMatchObject({ code: 0, stdout: 'configuration OK\n' });
+  });
+
+  it('serves on a unix socket with net: unix, and removes the socket when stopped', async () => {
+    const socketPath = join(await makeTempDir('socket'), 'berth.sock');
+    const berth = await startBerth(testConfig({ inmemory: {} }, { net: 'unix', addr: socketPath }));
+    expect(berth.hostPort).toBe(`unix:${socketPath}`);
+    const status = await new Promise<number>((resolve, reject) => {
+      request({ socketPath, path: '/v2/' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(status).toBe(200);
+    expect(await berth.stop()).toEqual({ code: 0, signal: null });
+    expect(existsSync(socketPath)).toBe(false);
+  });
+
+  it('prints the effective configuration as YAML with secrets redacted', async () => {
+    const path = await writeConfig(
+      testConfig(
+        { s3: { bucket: 'images', region: 'us-east-1', accesskey: 'AKIAEXAMPLE', secretkey: 'very-secret-key' } },
+        { secret: 'upload-state-secret' },
+      ),
+    );
+    const result = await runBerth(['config', 'print', path]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('very-secret-key');
+    expect(result.stdout).not.toContain('upload-state-secret');
+    const printed = parse(result.stdout) as { storage: Record<string, unknown>; http: { addr: string } };
+    expect(printed.http.addr).toBe('127.0.0.1:0');
+    expect(JSON.stringify(printed.storage)).toContain('images');
+  });
+});
+
+describe('berth serve stops gracefully', () => {
+  it('exits 0 promptly on SIGTERM when idle', async () => {
+    const berth = await startBerth(testConfig({ inmemory: {} }, { draintimeout: '30s' }));
+    const started = performance.now();
+    expect(await berth.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('exits 0 on SIGINT', async () => {
+    const berth = await startBerth(testConfig({ inmemory: {} }));
+    expect(await berth.stop('SIGINT')).toEqual({ code: 0, signal: null });
+  });
+
+  /** A PATCH whose body the test feeds by hand, so the request stays in flight as long as it wants. */
+  async function slowUpload(url: string): Promise<{ send(chunk: Buffer): void; end(): void; response: Promise<Response> }> {
+    const post = await fetch(`${url}/v2/drain/blobs/uploads/`, { method: 'POST' });
+    expect(post.status).toBe(202);
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    const response = fetch(new URL(post.headers.get('location')!, url), {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/octet-stream' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    return { send: (chunk) => controller.enqueue(chunk), end: () => controller.close(), response };
+  }
+
+  it('lets a request in flight at SIGTERM finish within http.draintimeout, then exits 0', async () => {
+    const berth = await startBerth(testConfig({ inmemory: {} }, { draintimeout: '10s' }));
+    const upload = await slowUpload(berth.url);
+    upload.send(Buffer.alloc(64 * 1024, 1));
+    await new Promise((r) => setTimeout(r, 200));
+    const exit = berth.stop('SIGTERM');
+    await berth.process.waitForOutput(/received SIGTERM/, 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(berth.process.child.exitCode).toBeNull();
+    upload.send(Buffer.alloc(64 * 1024, 2));
+    upload.end();
+    expect((await upload.response).status).toBe(202);
+    const started = performance.now();
+    expect(await exit).toEqual({ code: 0, signal: null });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('cuts a request still in flight when http.draintimeout expires, then exits 0', async () => {
+    const berth = await startBerth(testConfig({ inmemory: {} }, { draintimeout: '1s' }));
+    const upload = await slowUpload(berth.url);
+    const outcome = upload.response.then(
+      (response) => `answered ${response.status}`,
+      (error: Error) => `failed: ${error.message}`,
+    );
+    upload.send(Buffer.alloc(1024, 1));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = performance.now();
+    expect(await berth.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(900);
+    expect(elapsed).toBeLessThan(4_000);
+    expect(await outcome).toBe('failed: fetch failed');
+  });
+});
