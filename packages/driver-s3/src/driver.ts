@@ -132,7 +132,7 @@ export class S3Driver implements StorageDriver {
     return [...names].filter(isVisibleName).map((name) => joinPath(path, name)).sort();
   }
 
-  /** Server-side copy (see copy.ts), then deletion of the source. */
+  /** Server-side copy (see copy.ts), then deletion of the source; moving a file onto itself changes nothing. */
   async move(sourcePath: string, destPath: string): Promise<void> {
     const sourceKey = this.ctx.key(sourcePath);
     let size: number;
@@ -142,6 +142,7 @@ export class S3Driver implements StorageDriver {
     } catch (error) {
       throw this.notFound(error, sourcePath);
     }
+    if (sourcePath === destPath) return; // S3 refuses a copy onto itself; the file is already there
     await copyObject(this.ctx, sourceKey, this.ctx.key(destPath), size);
     await this.ctx.client.send(new DeleteObjectCommand({ Bucket: this.ctx.bucket, Key: sourceKey }));
   }

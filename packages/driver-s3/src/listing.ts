@@ -62,7 +62,7 @@ export class ObjectCursor {
     return this.buffered[this.index++];
   }
 
-  /** True when the buffered page ends at or before `key` (seeking past it would save requests). */
+  /** True when more pages follow and the buffered page ends inside `prefix` (so seeking past `prefix` saves requests). */
   pageEndsWithin(prefix: string): boolean {
     const last = this.buffered[this.buffered.length - 1];
     return !this.exhausted && last !== undefined && last.key.startsWith(prefix);

@@ -68,6 +68,9 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
       await driver.move('/from/small', '/to/small');
       expect(sent.map((s) => s.command)).toContain('CopyObjectCommand');
       expect((await driver.getContent('/to/small')).toString()).toBe('small');
+
+      await driver.move('/to/small', '/to/small');
+      expect((await driver.getContent('/to/small')).toString()).toBe('small');
     }), 300_000);
 
   it('presigns GET and HEAD URLs for 20 minutes that Node fetch can use, and that fail when tampered with', () =>
