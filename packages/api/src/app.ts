@@ -39,9 +39,10 @@ function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandle
     }
     const match = matchRoute(decoded);
     if (!match) throw new ApiError('NOT_FOUND', `no route for ${req.method} ${decoded}`, { path: decoded });
-    const handler = match.route.methods[req.method as Method];
+    const methods = match.route.methods;
+    const handler = methods[req.method as Method] ?? (req.method === 'HEAD' ? methods.GET : undefined);
     if (!handler) {
-      const allowed = Object.keys(match.route.methods).join(', ');
+      const allowed = Object.keys(methods).join(', ');
       throw new ApiError('UNSUPPORTED', `method ${req.method} is not allowed here (allowed: ${allowed})`, { method: req.method }, { Allow: allowed });
     }
     if (options.readOnly && WRITE_METHODS.has(req.method)) {

@@ -34,9 +34,11 @@ export function queryValue(ctx: RequestContext, key: string): string | undefined
   return value === null ? undefined : value;
 }
 
-/** Sends an empty response with `status` (Content-Length: 0). */
+/** Sends an empty response with `status` (Content-Length: 0, except on 304 where it would lie). */
 export function sendEmpty(res: Response, status: number): void {
-  res.status(status).set('Content-Length', '0').end();
+  res.status(status);
+  if (status !== 304) res.set('Content-Length', '0');
+  res.end();
 }
 
 /** Sends a JSON document with exactly `contentType` (no charset added). */

@@ -89,7 +89,11 @@ export const startUpload: Handler = async (ctx) => {
   }
   const session = await repo.uploads.start({ algorithm: digest?.algorithm ?? algorithmParam });
   if (digest) {
-    const blob = await repo.uploads.commit(session.id, digest, hasBody(ctx.req) ? ctx.req : undefined);
+    const blob = await repo.uploads.commit(session.id, digest, hasBody(ctx.req) ? ctx.req : undefined).catch(async (error: unknown) => {
+      // Nobody holds a Location for this session: do not leave it behind.
+      await repo.uploads.cancel(session.id).catch(() => undefined);
+      throw error;
+    });
     ctx.res.set({ Location: ctx.urls.blob(repo.name, blob.digest.toString()), 'Docker-Content-Digest': blob.digest.toString() });
     return sendEmpty(ctx.res, 201);
   }

@@ -41,6 +41,17 @@ export function managementTests(dut: DriverUnderTest): void {
     expect(errorCode(await request(h.app).patch('/v2/').send('x').expect(405))).toBe('UNSUPPORTED');
   });
 
+  it('answers HEAD wherever GET is served, and ignores bodies on endpoints that take none', async () => {
+    await putManifest(h.app, 'app', 'v1', await imageManifest(h.app, 'app'));
+    const head = await request(h.app).head('/v2/app/tags/list').expect(200);
+    expect(head.headers['content-type']).toMatch(/^application\/json/);
+    await request(h.app).head('/v2/_catalog').expect(200);
+    await request(h.app).get('/v2/').set('Content-Type', 'application/octet-stream').send(Buffer.alloc(10_000, 1)).expect(200);
+    const post = await request(h.app).post('/v2/app/blobs/uploads/').send(Buffer.from('ignored body')).expect(202);
+    expect(post.headers.range).toBe('0-0');
+    await request(h.app).get('/v2/app/manifests/v1').send(Buffer.from('junk')).expect(200);
+  });
+
   describe('with deletes disabled', () => {
     const off = useHarness(dut, { deleteEnabled: false });
     it('answers 405 UNSUPPORTED to manifest, tag and blob deletes', async () => {

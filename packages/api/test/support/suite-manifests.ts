@@ -133,6 +133,16 @@ export function manifestTests(dut: DriverUnderTest): void {
     expect(res.headers['oci-subject']).toBe(subject.digest);
   });
 
+  it('leaves a tag updated by concurrent PUTs on one of the pushed manifests', async () => {
+    const manifests = await Promise.all(['a', 'b', 'c', 'd'].map((seed) => imageManifest(h.app, 'app', {}, seed)));
+    const results = await Promise.all(manifests.map((m) => request(h.app).put('/v2/app/manifests/latest').set('Content-Type', OCI_MANIFEST).send(String(m))));
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    const get = await request(h.app).get('/v2/app/manifests/latest').buffer(true).parse(binary).expect(200);
+    expect(manifests.map((m) => sha256(m))).toContain(get.headers['docker-content-digest']);
+    expect(manifests.some((m) => Buffer.compare(m, get.body as Buffer) === 0)).toBe(true);
+    expect((await request(h.app).get('/v2/app/tags/list').expect(200)).body.tags).toEqual(['latest']);
+  });
+
   it('adds the ?tag= parameters of a PUT by digest', async () => {
     const bytes = await imageManifest(h.app, 'app');
     await request(h.app).put(`/v2/app/manifests/${sha256(bytes)}?tag=one&tag=two`).set('Content-Type', OCI_MANIFEST).send(String(bytes)).expect(201);
