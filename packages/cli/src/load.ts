@@ -5,6 +5,7 @@ import { s3DriverFactory } from '@berth/driver-s3';
 import { DriverParameterError, DriverRegistry, UnknownDriverError } from '@berth/storage-driver';
 import { resolveConfigSource, type ConfigSource } from './default-config';
 import { ListenAddressError, parseListenAddress, type ListenTarget } from './listen';
+import { loadTls, type TlsSetup } from './tls';
 import { checkUnimplemented } from './unimplemented';
 
 /** The storage drivers the command knows: inmemory, filesystem and s3. */
@@ -51,15 +52,18 @@ export function isConfigurationError(error: unknown): error is Error {
 /** What `serve` checks before it opens anything; `config check` runs the same checks. */
 export interface Preflight {
   readonly target: ListenTarget;
+  /** `http.tls` with its files read, or undefined for plain HTTP. */
+  readonly tls: TlsSetup | undefined;
   /** The loader's warnings and those about configured features this build does not serve. */
   readonly warnings: readonly string[];
 }
 
 /**
- * Checks what the loader leaves to the command: the listen address, and sections this build does
- * not implement. Throws `ListenAddressError` or `ConfigError`.
+ * Checks what the loader leaves to the command: the listen address, the TLS files, and sections
+ * this build does not implement. Throws `ListenAddressError` or `ConfigError`.
  */
 export function preflight(config: BerthConfig): Preflight {
   const target = parseListenAddress(config.http.addr, config.http.net);
-  return { target, warnings: [...config.warnings, ...checkUnimplemented(config)] };
+  const warnings = [...config.warnings, ...checkUnimplemented(config)];
+  return { target, tls: loadTls(config.http.tls), warnings };
 }

@@ -6,8 +6,8 @@ import { createLogger } from '@berth/logging';
 import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer, type ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
-import { describeSource, loadEffectiveConfig, preflight } from './load';
-import { createTlsServer, tlsEnabled } from './tls';
+import { describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
+import { createTlsServer, type TlsSetup } from './tls';
 
 /** A registry that is serving: its address, and how to stop it. */
 export interface RunningRegistry {
@@ -22,8 +22,8 @@ export interface RunningRegistry {
   forceStop(): void;
 }
 
-function createServerFor(config: BerthConfig, handler: ReturnType<typeof createApp>): HttpServer | HttpsServer {
-  const server = tlsEnabled(config.http.tls) ? createTlsServer(config.http.tls, handler) : createHttpServer(handler);
+function createServerFor(tls: TlsSetup | undefined, handler: ReturnType<typeof createApp>): HttpServer | HttpsServer {
+  const server = tls ? createTlsServer(tls, handler) : createHttpServer(handler);
   // Blob uploads may legitimately take longer than node's default 5 minutes per request.
   server.requestTimeout = 0;
   return server;
@@ -34,8 +34,13 @@ function createServerFor(config: BerthConfig, handler: ReturnType<typeof createA
  * on top of it, and starts listening on `http.addr`. On failure after the driver was created the
  * driver is closed before the error propagates. Warnings are the caller's to log (`preflight`).
  */
-export async function startRegistry(config: BerthConfig, drivers: DriverRegistry, logger: Logger): Promise<RunningRegistry> {
-  const { target } = preflight(config);
+export async function startRegistry(
+  config: BerthConfig,
+  drivers: DriverRegistry,
+  logger: Logger,
+  checked: Preflight = preflight(config),
+): Promise<RunningRegistry> {
+  const { target, tls } = checked;
   const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
     logger: logger.child({ component: 'storage', driver: config.storage.driver }),
   });
@@ -54,7 +59,7 @@ export async function startRegistry(config: BerthConfig, drivers: DriverRegistry
       headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
       catalogMaxEntries: config.catalog.maxentries,
     });
-    const server = createServerFor(config, app);
+    const server = createServerFor(tls, app);
     await listenOn(server, target);
     graceful = new GracefulServer(server);
   } catch (error) {
@@ -106,12 +111,12 @@ function catchSignals(): { first: Promise<NodeJS.Signals>; onRepeat(listener: (s
 export async function runServe(argument: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
   const signals = catchSignals();
   const { config, source, drivers } = loadEffectiveConfig(argument, env);
-  const { warnings } = preflight(config);
+  const checked = preflight(config);
   const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: config.log.fields });
   logger.debug('effective configuration', { source: describeSource(source), config: redactConfig(config, drivers) });
-  for (const warning of warnings) logger.warn(warning);
+  for (const warning of checked.warnings) logger.warn(warning);
 
-  const registry = await startRegistry(config, drivers, logger);
+  const registry = await startRegistry(config, drivers, logger, checked);
   logger.info(`listening on ${registry.address}`, { driver: config.storage.driver });
 
   const signal = await signals.first;

@@ -42,6 +42,17 @@ describe('berth serve refuses a bad configuration with one line naming the key',
     expectOneLineError(await runBerth(['serve', missing]), missing);
   });
 
+  it('authentication, which this build does not implement, rather than serving without it', async () => {
+    const config = { ...testConfig({ inmemory: {} }), auth: { htpasswd: { realm: 'r', path: '/etc/registry/htpasswd' } } };
+    expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'auth.htpasswd');
+  });
+
+  it('a TLS key file that cannot be read', async () => {
+    const dir = await makeTempDir('tls');
+    const config = testConfig({ inmemory: {} }, { tls: { certificate: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+    expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'http.tls.certificate');
+  });
+
   it('the same errors from berth config check', async () => {
     expectOneLineError(await runBerth(['config', 'check', await writeConfig(testConfig({ s3: { region: 'us-east-1' } }))]), 'bucket');
   });

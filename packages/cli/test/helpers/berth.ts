@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { makeTempDir, spawnTracked, stopProcess, type ExitStatus, type Spawned } from './processes';
@@ -16,10 +16,14 @@ export function assertBerthBuilt(): void {
   if (!existsSync(main)) {
     throw new Error(`${main} is missing: the end-to-end tests run the built berth command. Build it with \`npx tsc -b\` (\`npm test\` does).`);
   }
-  const builtAt = statSync(main).mtimeMs;
-  const source = join(REPO_ROOT, 'packages/cli/src/main.ts');
-  if (existsSync(source) && statSync(source).mtimeMs > builtAt) {
-    throw new Error(`${main} is older than its source: run \`npx tsc -b\` before the end-to-end tests (\`npm test\` does).`);
+  const sources = join(REPO_ROOT, 'packages/cli/src');
+  const stale = readdirSync(sources).filter((name) => {
+    if (!name.endsWith('.ts')) return false;
+    const built = join(REPO_ROOT, 'packages/cli/dist', name.replace(/\.ts$/, '.js'));
+    return !existsSync(built) || statSync(join(sources, name)).mtimeMs > statSync(built).mtimeMs;
+  });
+  if (stale.length > 0) {
+    throw new Error(`packages/cli/dist is older than src (${stale.join(', ')}): run \`npx tsc -b\` before the end-to-end tests (\`npm test\` does).`);
   }
 }
 

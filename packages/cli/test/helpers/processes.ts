@@ -51,15 +51,15 @@ export function spawnTracked(command: string, args: readonly string[], options: 
     combined += chunk;
     for (const l of listeners) l();
   });
+  let closed = false;
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('close', (code, signal) => {
+      closed = true;
       children.delete(child);
       resolve({ code, signal });
-      for (const l of listeners) l();
+      for (const l of [...listeners]) l();
     });
   });
-  let closed = false;
-  void exited.then(() => (closed = true));
   return {
     child,
     exited,
