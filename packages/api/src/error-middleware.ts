@@ -67,7 +67,9 @@ export function errorMiddleware(rootLogger: Logger): ErrorRequestHandler {
       return;
     }
     const body = Buffer.from(JSON.stringify(errorEnvelope(code, message, detail)));
-    res.status(ERROR_TABLE[code].status).set(headers).set({ 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+    res.status(ERROR_TABLE[code].status).set(headers);
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Content-Length', String(body.length));
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 }
