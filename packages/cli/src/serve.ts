@@ -113,7 +113,8 @@ export async function runServe(argument: string | undefined, env: NodeJS.Process
   const { config, source, drivers } = loadEffectiveConfig(argument, env);
   const checked = preflight(config);
   const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: config.log.fields });
-  logger.debug('effective configuration', { source: describeSource(source), config: redactConfig(config, drivers) });
+  const { warnings: _logged, ...effective } = redactConfig(config, drivers) as { warnings: unknown } & Record<string, unknown>;
+  logger.debug('effective configuration', { source: describeSource(source), config: effective });
   for (const warning of checked.warnings) logger.warn(warning);
 
   const registry = await startRegistry(config, drivers, logger, checked);

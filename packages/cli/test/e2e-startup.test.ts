@@ -80,6 +80,16 @@ describe('berth serve settings', () => {
     expect(result).toMatchObject({ code: 0, stdout: 'configuration OK\n' });
   });
 
+  it('logs the effective configuration at debug, redacted, and each warning at warn', async () => {
+    const config = { ...testConfig({ inmemory: {} }, { secret: 'top-secret-upload-key' }), log: { level: 'debug', formatter: 'text' } };
+    const berth = await startBerth(config, { env: { REGISTRY_NO_SUCH_SECTION: 'x' } });
+    await berth.stop();
+    const lines = berth.process.stderr().split('\n');
+    expect(lines.find((l) => l.includes('effective configuration'))).toMatch(/ debug effective configuration .*<redacted>/);
+    expect(lines.filter((l) => l.includes('REGISTRY_NO_SUCH_SECTION'))).toEqual([expect.stringMatching(/ warn ignoring unrecognized/)]);
+    expect(berth.process.output()).not.toContain('top-secret-upload-key');
+  });
+
   it('serves on a unix socket with net: unix, and removes the socket when stopped', async () => {
     const socketPath = join(await makeTempDir('socket'), 'berth.sock');
     const berth = await startBerth(testConfig({ inmemory: {} }, { net: 'unix', addr: socketPath }));
