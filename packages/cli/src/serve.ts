@@ -14,8 +14,9 @@ export interface RunningRegistry {
   /** As printed in "listening on …": `127.0.0.1:5000`, `[::]:5000` or `unix:/path`. */
   readonly address: string;
   /**
-   * Stops accepting connections, waits up to `http.draintimeout` for requests in flight, then
-   * closes the storage driver. Idempotent.
+   * Stops accepting connections, waits up to `http.draintimeout` for requests in flight (0, the
+   * default, cuts them at once, as distribution does without a drain timeout), then closes the
+   * storage driver. Idempotent.
    */
   stop(): Promise<ShutdownResult>;
   /** Cuts a pending `stop` short: destroys every connection now. */
@@ -59,9 +60,8 @@ export async function startRegistry(
       headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
       catalogMaxEntries: config.catalog.maxentries,
     });
-    const server = createServerFor(tls, app);
-    await listenOn(server, target);
-    graceful = new GracefulServer(server);
+    graceful = new GracefulServer(createServerFor(tls, app));
+    await listenOn(graceful.server, target);
   } catch (error) {
     await driver.close?.().catch(() => undefined);
     throw error;
