@@ -20,6 +20,7 @@ const config: Config = {
   globalTeardown: '<rootDir>/test-support/global-teardown.ts',
   testTimeout: 120_000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test-support/summary-reporter.js'],
   verbose: false,
 };
 
