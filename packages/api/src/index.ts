@@ -1,5 +1,13 @@
 export { createApp } from './app';
 export type { AppOptions } from './options';
+export type {
+  EventDescriptor,
+  RegistryEvent,
+  RegistryEventAction,
+  RegistryEventListener,
+  RegistryEventRequest,
+  RegistryEventTarget,
+} from './events';
 export { ERROR_TABLE, ApiError, errorEnvelope, type ErrorCode, type ErrorSpec, type ErrorEnvelope } from './errors';
 export { ROUTES, type Route } from './routes';
 export { UploadStateCodec, type UploadState } from './upload-state';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
+import type { RegistryEventListener } from './events';
 
 /** What `createApp` needs; the config layer builds it from config.yml. */
 export interface AppOptions {
@@ -27,6 +28,8 @@ export interface AppOptions {
   catalogMaxEntries: number;
   /** Largest manifest accepted, in bytes (default 8 MiB, `DEFAULT_MAX_MANIFEST_BYTES`). */
   manifestMaxBytes?: number;
+  /** Told of every successful push, pull, mount and delete (notifications); none when absent. */
+  events?: RegistryEventListener;
 }
 
 /** Options after defaults and normalisation. */

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { Digest } from '@berth/registry';
 import { repositoryOf, sendEmpty, type Handler, type RequestContext } from '../context';
+import { blobTarget, emitEvent } from '../events';
 import { parseRange } from '../http-ranges';
 
 /** Yields the first `length` bytes of `source`, then stops reading it. */
@@ -29,6 +30,14 @@ function notModified(ctx: RequestContext, etag: string): boolean {
 }
 
 /**
+ * Reports a blob pull. Like distribution (which reports after `ServeBlob` succeeded), every
+ * successful fetch counts: HEAD, 304, 307 and ranges included; a GET the client abandoned does not.
+ */
+function pulled(ctx: RequestContext, repository: string, digest: Digest, size: number): void {
+  emitEvent(ctx, 'pull', blobTarget(ctx, repository, digest.toString(), size));
+}
+
+/**
  * `GET|HEAD /v2/<name>/blobs/<digest>` (end-2): 200 with the blob, 206 for a satisfiable `Range`,
  * 416 otherwise, 307 to the driver's URL when redirects are on, 304 for a matching `If-None-Match`.
  */
@@ -43,12 +52,16 @@ export const getBlob: Handler = async (ctx) => {
     const url = await repo.blobs.redirectUrl(digest, head ? 'HEAD' : 'GET');
     if (url) {
       res.set('Location', url);
-      return sendEmpty(res, 307);
+      sendEmpty(res, 307);
+      return pulled(ctx, repo.name, digest, blob.size);
     }
   }
   const etag = `"${digest}"`;
   res.set({ ETag: etag, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000', 'Content-Type': 'application/octet-stream' });
-  if (notModified(ctx, etag)) return sendEmpty(res, 304);
+  if (notModified(ctx, etag)) {
+    sendEmpty(res, 304);
+    return pulled(ctx, repo.name, digest, blob.size);
+  }
   const range = parseRange(req.headers.range, blob.size);
   const start = range.kind === 'partial' ? range.start : 0;
   const length = range.kind === 'partial' ? range.end - range.start + 1 : blob.size;
@@ -57,15 +70,18 @@ export const getBlob: Handler = async (ctx) => {
   res.set('Content-Length', String(length));
   if (head || length === 0) {
     res.end();
-    return;
+    return pulled(ctx, repo.name, digest, blob.size);
   }
   const source = await repo.blobs.open(digest, start);
   await pipeline(take(source, length), res);
+  pulled(ctx, repo.name, digest, blob.size);
 };
 
 /** `DELETE /v2/<name>/blobs/<digest>` (end-10): 202; unlinks the blob from the repository. */
 export const deleteBlob: Handler = async (ctx) => {
   const digest = Digest.parse(ctx.params.digest);
-  await repositoryOf(ctx).blobs.delete(digest);
+  const repo = repositoryOf(ctx);
+  await repo.blobs.delete(digest);
   sendEmpty(ctx.res, 202);
+  emitEvent(ctx, 'delete', { repository: repo.name, digest: digest.toString() });
 };

@@ -1,6 +1,7 @@
 import { parseReference } from '@berth/registry';
 import { readLimitedBody } from '../body';
 import { repositoryOf, sendEmpty, type Handler } from '../context';
+import { emitEvent, manifestReferences, wantsEvents } from '../events';
 
 /**
  * `GET|HEAD /v2/<name>/manifests/<reference>` (end-3): the exact stored bytes with their stored
@@ -10,16 +11,31 @@ import { repositoryOf, sendEmpty, type Handler } from '../context';
 export const getManifest: Handler = async (ctx) => {
   const { req, res } = ctx;
   const reference = parseReference(ctx.params.reference);
-  const manifest = await repositoryOf(ctx).manifests.get(reference);
+  const repo = repositoryOf(ctx);
+  const manifest = await repo.manifests.get(reference);
   const etag = `"${manifest.digest}"`;
   res.set({ 'Docker-Content-Digest': manifest.digest.toString(), ETag: etag });
   res.setHeader('Content-Type', manifest.mediaType);
   const ifNoneMatch = req.headers['if-none-match'];
   if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
-    return sendEmpty(res, 304);
+    sendEmpty(res, 304);
+  } else {
+    res.status(200).set('Content-Length', String(manifest.content.length));
+    res.end(req.method === 'HEAD' ? undefined : manifest.content);
   }
-  res.status(200).set('Content-Length', String(manifest.content.length));
-  res.end(req.method === 'HEAD' ? undefined : manifest.content);
+  // distribution reports a pull for every successful manifest fetch, HEAD and 304 included.
+  if (wantsEvents(ctx)) {
+    const name = repo.name;
+    emitEvent(ctx, 'pull', {
+      mediaType: manifest.mediaType,
+      digest: manifest.digest.toString(),
+      size: manifest.content.length,
+      repository: name,
+      url: ctx.urls.manifest(name, manifest.digest.toString()),
+      tag: reference.tag,
+      references: manifestReferences(ctx, manifest.content, manifest.mediaType),
+    });
+  }
 };
 
 /**
@@ -42,11 +58,30 @@ export const putManifest: Handler = async (ctx) => {
   });
   if (result.subject) res.set('OCI-Subject', result.subject.toString());
   sendEmpty(res, 201);
+  if (wantsEvents(ctx)) {
+    const digest = result.digest.toString();
+    const target = {
+      mediaType: result.mediaType,
+      digest,
+      size: content.length,
+      repository: repo.name,
+      url: ctx.urls.manifest(repo.name, digest),
+      references: manifestReferences(ctx, content, result.mediaType),
+    };
+    // One push event per tag the PUT set (the reference's tag, or each `?tag=`), else one untagged.
+    const tags = [...(reference.tag !== undefined ? [reference.tag] : []), ...ctx.query.getAll('tag')];
+    if (tags.length === 0) emitEvent(ctx, 'push', target);
+    for (const tag of tags) emitEvent(ctx, 'push', { ...target, tag });
+  }
 };
 
 /** `DELETE /v2/<name>/manifests/<reference>` (end-9): 202; by digest deletes the manifest, by tag only the tag. */
 export const deleteManifest: Handler = async (ctx) => {
   const reference = parseReference(ctx.params.reference);
-  await repositoryOf(ctx).manifests.delete(reference);
+  const repo = repositoryOf(ctx);
+  await repo.manifests.delete(reference);
   sendEmpty(ctx.res, 202);
+  // Like distribution: a tag delete names the tag, a manifest delete the digest.
+  if (reference.tag !== undefined) emitEvent(ctx, 'delete', { repository: repo.name, tag: reference.tag });
+  else emitEvent(ctx, 'delete', { repository: repo.name, digest: reference.digest.toString() });
 };

@@ -11,6 +11,7 @@ import {
 } from '@berth/registry';
 import { hasBody, declaredLength } from '../body';
 import { queryValue, repositoryOf, sendEmpty, type Handler, type RequestContext } from '../context';
+import { blobTarget, emitEvent } from '../events';
 import { parseContentRange, uploadRangeHeader } from '../http-ranges';
 
 /** Sets `Location` (with a fresh signed `_state`), `Range` and `Docker-Upload-UUID` for a session. */
@@ -78,7 +79,8 @@ export const startUpload: Handler = async (ctx) => {
     const blob = await repo.blobs.mount(digest, ctx.registry.repository(from).blobs);
     if (blob) {
       ctx.res.set({ Location: ctx.urls.blob(repo.name, digest.toString()), 'Docker-Content-Digest': digest.toString() });
-      return sendEmpty(ctx.res, 201);
+      sendEmpty(ctx.res, 201);
+      return emitEvent(ctx, 'mount', { ...blobTarget(ctx, repo.name, digest.toString(), blob.size), fromRepository: from });
     }
   }
   const requested = queryValue(ctx, 'digest');
@@ -95,7 +97,8 @@ export const startUpload: Handler = async (ctx) => {
       throw error;
     });
     ctx.res.set({ Location: ctx.urls.blob(repo.name, blob.digest.toString()), 'Docker-Content-Digest': blob.digest.toString() });
-    return sendEmpty(ctx.res, 201);
+    sendEmpty(ctx.res, 201);
+    return emitEvent(ctx, 'push', blobTarget(ctx, repo.name, blob.digest.toString(), blob.size));
   }
   setSessionHeaders(ctx, repo.name, session);
   sendEmpty(ctx.res, 202);
@@ -125,6 +128,7 @@ export const putUpload: Handler = async (ctx) => {
   const blob = await withRangeRecovery(ctx, repo, id, () => repo.uploads.commit(id, digest, body, body ? chunkOptions(ctx) : {}));
   ctx.res.set({ Location: ctx.urls.blob(repo.name, blob.digest.toString()), 'Docker-Content-Digest': blob.digest.toString() });
   sendEmpty(ctx.res, 201);
+  emitEvent(ctx, 'push', blobTarget(ctx, repo.name, blob.digest.toString(), blob.size));
 };
 
 /** `GET /v2/<name>/blobs/uploads/<uuid>` (end-13): 204 with the session's `Range`. */
