@@ -118,7 +118,7 @@ function build(root: RawMap, drivers: DriverRegistry, warnings: string[]): Berth
     storage,
     auth,
     http: httpOf(resolved.http, warnings),
-    notifications: notificationsOf(resolved.notifications),
+    notifications: notificationsOf(resolved.notifications, storage, warnings),
     proxy: proxyOf(resolved.proxy, warnings),
     health: health as BerthConfig['health'],
     catalog,

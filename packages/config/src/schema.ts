@@ -149,11 +149,15 @@ export const endpoint = struct({
   backoff: field(duration(), { default: '1s' }),
   ignoredmediatypes: field(list(str()), { default: [] }),
   ignore: struct({ mediatypes: field(list(str()), { default: [] }), actions: field(list(str()), { default: [] }) }),
+  // Berth: the bound of the endpoint's spooled queue (oldest dropped beyond it); 0 means the default.
+  maxpending: field(int(0), { default: 10000 }),
 });
 
 const notifications = struct({
   events: field(struct({ includereferences: field(bool(), { default: false }) }), { goName: 'EventConfig' }),
   endpoints: field(list(endpoint), { default: [] }),
+  // Berth: where undelivered events are spooled; empty means a default that depends on the driver.
+  spooldir: field(str(), { default: '' }),
 });
 
 /** v3 (go-redis UniversalOptions, inlined) and v2.8 (`addr`, `pool`) keys together. */

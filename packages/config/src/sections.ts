@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ConfigError, joinKey } from './errors';
-import type { HttpConfig, NotificationEndpoint, NotificationsConfig, ProxyConfig } from './types';
+import type { HttpConfig, NotificationEndpoint, NotificationsConfig, ProxyConfig, StorageConfig } from './types';
 
 /**
  * Rules that span several keys or give a zero value a meaning, applied after the type checks. They
@@ -52,11 +54,15 @@ export function httpOf(resolved: Record<string, unknown>, warnings: string[]): H
   return http;
 }
 
-export function notificationsOf(resolved: Record<string, unknown>): NotificationsConfig {
+export function notificationsOf(resolved: Record<string, unknown>, storage: StorageConfig, warnings: string[]): NotificationsConfig {
   const notifications = resolved as unknown as Mutable<NotificationsConfig>;
+  const names = new Set<string>();
   notifications.endpoints.forEach((e: Mutable<NotificationEndpoint>, i: number) => {
     const key = `notifications.endpoints.${i}`;
     if (e.name === '') throw new ConfigError(`${key}.name`, 'is required (a name for the endpoint)');
+    // Berth spools each endpoint's events under its name.
+    if (names.has(e.name)) throw new ConfigError(`${key}.name`, `must be unique: another endpoint is named ${JSON.stringify(e.name)}`);
+    names.add(e.name);
     if (e.url === '') {
       if (!e.disabled) throw new ConfigError(`${key}.url`, 'is required (where events are POSTed)');
     } else checkUrl(`${key}.url`, e.url);
@@ -67,7 +73,20 @@ export function notificationsOf(resolved: Record<string, unknown>): Notification
     if (e.timeout <= 0) e.timeout = 1000;
     if (e.threshold <= 0) e.threshold = 10;
     if (e.backoff <= 0) e.backoff = 1000;
+    if (e.maxpending <= 0) e.maxpending = 10000;
   });
+  if (notifications.spooldir !== '') notifications.spooldir = resolve(notifications.spooldir);
+  else if (storage.driver === 'filesystem') {
+    const root = storage.parameters.rootdirectory;
+    notifications.spooldir = resolve(typeof root === 'string' && root !== '' ? root : '/var/lib/registry', 'berth', 'notifications');
+  } else {
+    notifications.spooldir = join(tmpdir(), 'berth-notifications');
+    if (notifications.endpoints.some((e) => !e.disabled)) {
+      warnings.push(
+        `notifications.spooldir is not set: undelivered events are spooled in ${notifications.spooldir}, which survives a restart of the process but not the loss of the machine or container; set it to a persistent volume`,
+      );
+    }
+  }
   return notifications;
 }
 

@@ -90,11 +90,18 @@ export interface NotificationEndpoint {
   readonly backoff: Milliseconds;
   readonly ignoredmediatypes: readonly string[];
   readonly ignore: { readonly mediatypes: readonly string[]; readonly actions: readonly string[] };
+  /** Berth: the most undelivered events kept for this endpoint; beyond it the oldest are dropped. */
+  readonly maxpending: number;
 }
 
 export interface NotificationsConfig {
   readonly events: { readonly includereferences: boolean };
   readonly endpoints: readonly NotificationEndpoint[];
+  /**
+   * Berth: the absolute directory where undelivered events are spooled. Unset in the file, it is
+   * `<rootdirectory>/berth/notifications` on the filesystem driver, else `<tmpdir>/berth-notifications`.
+   */
+  readonly spooldir: string;
 }
 
 export interface ProxyConfig {

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '@berth/config';
 import { configError, load, MINIMAL, testDrivers } from './helpers';
 
@@ -35,7 +36,7 @@ describe('defaults', () => {
     });
     expect(config.http.tls.clientauth).toBeUndefined();
     expect(config.auth).toEqual({ type: 'none', parameters: {} });
-    expect(config.notifications).toEqual({ events: { includereferences: false }, endpoints: [] });
+    expect(config.notifications).toEqual({ events: { includereferences: false }, endpoints: [], spooldir: join(tmpdir(), 'berth-notifications') });
     expect(config.proxy).toEqual({ remoteurl: '', username: '', password: '', ttl: 168 * 3600_000 });
     expect(config.health).toEqual({ storagedriver: { enabled: false, interval: 10_000, threshold: 1 } });
     expect(config.catalog).toEqual({ maxentries: 1000 });

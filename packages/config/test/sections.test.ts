@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { configError, load, MINIMAL } from './helpers';
 
 const withHttp = (http: string): string => `${MINIMAL}http:\n${http}`;
@@ -125,9 +127,36 @@ describe('notifications', () => {
         backoff: 1000,
         ignoredmediatypes: ['application/octet-stream'],
         ignore: { mediatypes: [], actions: ['pull'] },
+        maxpending: 10000,
       },
       expect.objectContaining({ name: 'off', disabled: true, url: '' }),
     ]);
+  });
+
+  it('requires unique endpoint names (each endpoint has its own spool)', () => {
+    const twice = `${MINIMAL}notifications:\n  endpoints:\n    - {name: a, url: 'http://h/1'}\n    - {name: a, url: 'http://h/2'}\n`;
+    expect(configError(() => load(twice), 'notifications.endpoints.1.name')).toMatch(/unique/);
+  });
+
+  it('maxpending: 0 means the default 10000', () => {
+    const c = load(`${MINIMAL}notifications:\n  endpoints:\n    - {name: a, url: 'http://h/', maxpending: 0}\n    - {name: b, url: 'http://h/', maxpending: 25}\n`);
+    expect(c.notifications.endpoints.map((e) => e.maxpending)).toEqual([10000, 25]);
+  });
+
+  it('spooldir: resolved to an absolute path; by default under the filesystem root, else the temporary directory with a warning', () => {
+    const endpoint = `notifications:\n  endpoints:\n    - {name: a, url: 'http://h/'}\n`;
+    const fs = load(`version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry\n${endpoint}`);
+    expect(fs.notifications.spooldir).toBe('/srv/registry/berth/notifications');
+    expect(fs.warnings.join('\n')).not.toMatch(/spooldir/);
+    const fsDefault = load(`version: 0.1\nstorage:\n  filesystem: {}\n${endpoint}`);
+    expect(fsDefault.notifications.spooldir).toBe('/var/lib/registry/berth/notifications');
+    const memory = load(`${MINIMAL}${endpoint}`);
+    expect(memory.notifications.spooldir).toBe(join(tmpdir(), 'berth-notifications'));
+    expect(memory.warnings.join('\n')).toMatch(/notifications.spooldir is not set/);
+    expect(load(MINIMAL).warnings.join('\n')).not.toMatch(/spooldir/);
+    const relative = load(`${MINIMAL}notifications:\n  spooldir: spool/here\n`);
+    expect(relative.notifications.spooldir).toBe(resolve('spool/here'));
+    expect(load(MINIMAL, { REGISTRY_NOTIFICATIONS_SPOOLDIR: '/var/spool/berth' }).notifications.spooldir).toBe('/var/spool/berth');
   });
 
   it('requires a name and, for enabled endpoints, an http(s) url', () => {
