@@ -13,3 +13,12 @@ export { TagService } from './tag-service';
 export { ReferrerService, fallbackTag, type ReferrerDescriptor, type ReferrersIndex } from './referrer-service';
 export { assertPageSize, paginate, type Page, type PageRequest } from './pagination';
 export { pathFor, ROOT as STORAGE_ROOT, type PathSpec } from './paths';
+export {
+  purgeUploads,
+  abortsMultipartUploads,
+  type MultipartUploadAborting,
+  type UploadPurgeOptions,
+  type UploadPurgeReport,
+  type StaleUpload,
+} from './upload-purge';
+export { UploadPurgeScheduler, firstPurgeDelay, MAX_FIRST_PURGE_DELAY_MS, type UploadPurgeScheduleOptions } from './upload-purge-scheduler';
