@@ -25,6 +25,6 @@ export const filesystemDriverFactory: DriverFactory = {
       throw new DriverParameterError(DRIVER_NAME, 'rootdirectory', `cannot use ${rootDirectory} as the root directory: ${reason}`);
     }
     context.logger?.debug('filesystem storage ready', { rootDirectory, maxThreads });
-    return wrapDriver(new FilesystemDriver(rootDirectory, maxThreads));
+    return wrapDriver(new FilesystemDriver(rootDirectory, maxThreads), { observe: context.observe });
   },
 };

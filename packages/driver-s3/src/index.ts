@@ -45,11 +45,16 @@ export function canAbortMultipartUploads(driver: StorageDriver): driver is Stora
 export function wrapS3Driver(impl: S3Driver, options: WrapOptions = {}): StorageDriver & MultipartUploadAborter {
   const wrapped = wrapDriver(impl, options);
   const abortMultipartUploads = async (olderThan: Date, path = '/'): Promise<number> => {
+    const started = performance.now();
     try {
       assertValidPath(impl.name, path, true);
-      return await impl.abortMultipartUploads(olderThan, path);
+      const aborted = await impl.abortMultipartUploads(olderThan, path);
+      options.observe?.({ driver: impl.name, action: 'AbortMultipartUploads', durationMs: performance.now() - started });
+      return aborted;
     } catch (error) {
-      throw normalizeError(impl.name, error);
+      const typed = normalizeError(impl.name, error);
+      options.observe?.({ driver: impl.name, action: 'AbortMultipartUploads', durationMs: performance.now() - started, error: typed });
+      throw typed;
     }
   };
   return Object.assign(wrapped, { abortMultipartUploads });
@@ -76,6 +81,6 @@ export const s3DriverFactory: DriverFactory = {
         driver: DRIVER_NAME,
       });
     }
-    return wrapS3Driver(new S3Driver(params, logger));
+    return wrapS3Driver(new S3Driver(params, logger), { observe: context.observe });
   },
 };

@@ -1,3 +1,4 @@
+import type { WrapOptions } from './base';
 import type { Logger } from './logger';
 import type { StorageDriver } from './driver';
 import { UnknownDriverError } from './errors';
@@ -5,6 +6,8 @@ import { UnknownDriverError } from './errors';
 /** What a driver factory is given besides its parameters. */
 export interface DriverContext {
   readonly logger?: Logger;
+  /** Passed to `wrapDriver`: called after every operation of the driver (metrics). */
+  readonly observe?: WrapOptions['observe'];
 }
 
 /**
@@ -18,7 +21,10 @@ export interface DriverFactory {
   validate(parameters: Record<string, unknown>): void;
   /** Parameter names whose values must never be logged (`secretkey`). */
   readonly secretParameters?: readonly string[];
-  /** Builds the driver, already wrapped with `wrapDriver` (validated paths, errors carrying the name). */
+  /**
+   * Builds the driver, already wrapped with `wrapDriver` (validated paths, errors carrying the name),
+   * passing it `context.observe`.
+   */
   create(parameters: Record<string, unknown>, context: DriverContext): Promise<StorageDriver>;
 }
 
