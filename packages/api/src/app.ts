@@ -39,11 +39,16 @@ function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandle
     }
     const match = matchRoute(decoded);
     if (!match) throw new ApiError('NOT_FOUND', `no route for ${req.method} ${decoded}`, { path: decoded });
+    res.locals.route = match.route.name;
+    if (match.params.name !== undefined) res.locals.repository = match.params.name;
     const methods = match.route.methods;
     const handler = methods[req.method as Method] ?? (req.method === 'HEAD' ? methods.GET : undefined);
     if (!handler) {
       const allowed = Object.keys(methods).join(', ');
       throw new ApiError('UNSUPPORTED', `method ${req.method} is not allowed here (allowed: ${allowed})`, { method: req.method }, { Allow: allowed });
+    }
+    if (match.route.name !== 'base' && options.storageHealthy?.() === false) {
+      throw new ApiError('UNAVAILABLE', 'the storage backend is unavailable: health check failed, see /debug/health on the debug server');
     }
     if (options.readOnly && WRITE_METHODS.has(req.method)) {
       throw new UnsupportedError('the registry is in read-only mode (storage.maintenance.readonly)');
@@ -82,7 +87,7 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(responseHeaders(resolved));
-  app.use(accessLog(logger));
+  app.use(accessLog(logger, { disabled: options.accessLogDisabled, observer: options.observer }));
   app.use(dispatcher(resolved, registry));
   app.use(errorMiddleware(logger));
   return app;

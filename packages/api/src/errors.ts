@@ -1,7 +1,7 @@
 import type { RegistryErrorCode } from '@berth/registry';
 
 /** Every error code the API answers with: the registry's domain codes plus HTTP-level ones. */
-export type ErrorCode = RegistryErrorCode | 'UNAUTHORIZED' | 'DENIED' | 'TOOMANYREQUESTS' | 'NOT_FOUND' | 'UNKNOWN';
+export type ErrorCode = RegistryErrorCode | 'UNAUTHORIZED' | 'DENIED' | 'TOOMANYREQUESTS' | 'NOT_FOUND' | 'UNAVAILABLE' | 'UNKNOWN';
 
 /** How one code is answered: HTTP status and a generic message (the error's own message wins). */
 export interface ErrorSpec {
@@ -35,6 +35,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorSpec>> = {
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   NOT_FOUND: { status: 404, message: 'no such route' },
+  UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 };
 

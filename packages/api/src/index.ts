@@ -10,4 +10,5 @@ export type {
 } from './events';
 export { ERROR_TABLE, ApiError, errorEnvelope, type ErrorCode, type ErrorSpec, type ErrorEnvelope } from './errors';
 export { ROUTES, type Route } from './routes';
+export { accessLog, uploadEventsOf, type AccessLogOptions, type RequestObserver, type RequestRecord, type UploadEvent } from './access-log';
 export { UploadStateCodec, type UploadState } from './upload-state';

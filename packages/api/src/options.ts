@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 import type { RegistryEventListener } from './events';
+import type { RequestObserver } from './access-log';
 
 /** What `createApp` needs; the config layer builds it from config.yml. */
 export interface AppOptions {
@@ -30,6 +31,15 @@ export interface AppOptions {
   manifestMaxBytes?: number;
   /** Told of every successful push, pull, mount and delete (notifications); none when absent. */
   events?: RegistryEventListener;
+  /** `log.accesslog.disabled`: no access log line per request. */
+  accessLogDisabled?: boolean;
+  /** Told of every request when it arrives and when it is done (metrics); see `RequestObserver`. */
+  observer?: RequestObserver;
+  /**
+   * The storage health check (`health.storagedriver`): while it answers false, every API request
+   * that needs storage (all but `GET /v2/`) answers 503 UNAVAILABLE.
+   */
+  storageHealthy?: () => boolean;
 }
 
 /** Options after defaults and normalisation. */
