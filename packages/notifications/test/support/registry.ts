@@ -87,3 +87,12 @@ export function syntheticEvent(n: number, action: RegistryEvent['action'] = 'pus
 export function sizes(events: { target: { size?: number } }[]): number[] {
   return events.map((e) => e.target.size ?? 0);
 }
+
+/** Polls `check` until it returns true; rejects after `timeoutMs`. */
+export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,153 @@
+import request from 'supertest';
+import type { Notifier } from '@berth/notifications';
+import { Receiver } from './support/receiver';
+import { endpoint, eventually, pushImage, registryApp, sizes, startNotifier, syntheticEvent, tempSpool } from './support/registry';
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Delivery semantics against a real receiver: retries, time-outs, back-off, isolation, latency. */
+describe('delivery', () => {
+  let receiver: Receiver;
+  let notifier: Notifier | undefined;
+  let spool: Awaited<ReturnType<typeof tempSpool>>;
+
+  beforeEach(async () => {
+    receiver = await Receiver.start();
+    spool = await tempSpool();
+  });
+  afterEach(async () => {
+    await notifier?.close({ abort: true });
+    notifier = undefined;
+    await receiver.stop();
+    await spool.cleanup();
+  });
+
+  it('retries while the receiver answers 500 and delivers every event, in order, once it recovers', async () => {
+    receiver.mode = 500;
+    notifier = await startNotifier(spool.dir, [endpoint(receiver.url)]);
+    for (const n of range(1, 20)) notifier.onEvent(syntheticEvent(n));
+    await receiver.waitForRequests(5);
+    expect(receiver.events()).toEqual([]);
+    receiver.mode = 200;
+    for (const n of range(21, 30)) notifier.onEvent(syntheticEvent(n));
+    expect(sizes(await receiver.waitForEvents(30))).toEqual(range(1, 30));
+    await eventually(() => notifier?.stats().endpoints[0]?.pending === 0);
+    const stats = notifier.stats().endpoints[0];
+    expect(stats).toMatchObject({ events: 30, delivered: 30, pending: 0, dropped: 0 });
+    expect(stats?.failures).toBeGreaterThanOrEqual(5);
+    expect(stats?.statuses['500']).toBe(stats?.failures);
+    expect(stats?.lastError).toBeUndefined();
+  });
+
+  it('retries while the connection is refused and delivers once a receiver listens again', async () => {
+    const port = receiver.port;
+    await receiver.stop();
+    notifier = await startNotifier(spool.dir, [endpoint(`http://127.0.0.1:${port}/events`)]);
+    for (const n of range(1, 10)) notifier.onEvent(syntheticEvent(n));
+    await sleep(300);
+    const failing = notifier.stats().endpoints[0];
+    expect(failing?.failures).toBeGreaterThanOrEqual(3);
+    expect(failing?.statuses.error).toBe(failing?.failures);
+    expect(failing?.lastError).toMatch(/ECONNREFUSED/);
+    receiver = await Receiver.start(port);
+    expect(sizes(await receiver.waitForEvents(10))).toEqual(range(1, 10));
+  });
+
+  it('gives up an attempt after timeout and delivers when the receiver answers in time again', async () => {
+    receiver.mode = 'hang';
+    notifier = await startNotifier(spool.dir, [endpoint(receiver.url, { timeout: 150 })]);
+    const started = performance.now();
+    notifier.onEvent(syntheticEvent(1));
+    await receiver.waitForRequests(2);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(notifier.stats().endpoints[0]?.lastError).toBe('timed out after 150 ms');
+    receiver.mode = 200;
+    expect(sizes(await receiver.waitForEvents(1))).toEqual([1]);
+  });
+
+  it('counts a 3xx answer as delivered (no redirect is followed, nothing is resent)', async () => {
+    receiver.mode = 302;
+    notifier = await startNotifier(spool.dir, [endpoint(receiver.url)]);
+    notifier.onEvent(syntheticEvent(1));
+    await receiver.waitForEvents(1);
+    await sleep(100);
+    expect(receiver.requests).toBe(1);
+    expect(notifier.stats().endpoints[0]).toMatchObject({ delivered: 1, failures: 0, statuses: { '302': 1 } });
+  });
+
+  it('retries at once up to threshold, then backs off from backoff, doubling up to the cap', async () => {
+    receiver.mode = 503;
+    notifier = await startNotifier(spool.dir, [endpoint(receiver.url, { threshold: 3, backoff: 200 })], { maxBackoffMs: 400 });
+    const started = performance.now();
+    notifier.onEvent(syntheticEvent(1));
+    await receiver.waitForRequests(3);
+    expect(performance.now() - started).toBeLessThan(150);
+    // Then attempts at about +200 ms, +400 ms (capped), +400 ms: 3 more within a second.
+    await sleep(1000);
+    expect(receiver.requests).toBeGreaterThanOrEqual(5);
+    expect(receiver.requests).toBeLessThanOrEqual(7);
+  });
+
+  it('sends a backlog in envelopes of at most maxBatch events', async () => {
+    receiver.mode = 500;
+    notifier = await startNotifier(spool.dir, [endpoint(receiver.url)], { maxBatch: 100 });
+    for (const n of range(1, 250)) notifier.onEvent(syntheticEvent(n));
+    await receiver.waitForRequests(2);
+    receiver.mode = 200;
+    expect(sizes(await receiver.waitForEvents(250))).toEqual(range(1, 250));
+    expect(receiver.envelopes.map((e) => e.events.length)).toEqual([100, 100, 50]);
+  });
+
+  it('keeps endpoints isolated: one that hangs does not delay another', async () => {
+    const hanging = await Receiver.start(0, 'hang');
+    try {
+      notifier = await startNotifier(spool.dir, [endpoint(hanging.url, { name: 'stuck', timeout: 5000 }), endpoint(receiver.url, { name: 'healthy' })]);
+      const started = performance.now();
+      for (const n of range(1, 5)) notifier.onEvent(syntheticEvent(n));
+      expect(sizes(await receiver.waitForEvents(5))).toEqual(range(1, 5));
+      expect(performance.now() - started).toBeLessThan(1000);
+      await eventually(() => notifier?.stats().endpoints[1]?.pending === 0);
+      expect(notifier.stats().endpoints.map((e) => [e.name, e.pending])).toEqual([
+        ['stuck', 5],
+        ['healthy', 0],
+      ]);
+    } finally {
+      await notifier?.close({ abort: true });
+      await hanging.stop();
+    }
+  });
+
+  it('does not slow requests down while the endpoint hangs until its timeout', async () => {
+    const hanging = await Receiver.start(0, 'hang');
+    try {
+      notifier = await startNotifier(spool.dir, [endpoint(hanging.url, { timeout: 10_000 })]);
+      const measure = async (app: ReturnType<typeof registryApp>): Promise<number[]> => {
+        await pushImage(app, 'library/app', 'v1');
+        const latencies: number[] = [];
+        for (let i = 0; i < 200; i++) {
+          const started = performance.now();
+          await request(app).get('/v2/library/app/manifests/v1').expect(200);
+          latencies.push(performance.now() - started);
+        }
+        return latencies.sort((a, b) => a - b);
+      };
+      const without = await measure(registryApp(undefined));
+      const withHangingEndpoint = await measure(registryApp(notifier));
+      const p = (values: number[], q: number) => values[Math.floor(q * (values.length - 1))] as number;
+      console.log(
+        `manifest GET latency over 200 requests, ms: no events p50 ${p(without, 0.5).toFixed(2)} p95 ${p(without, 0.95).toFixed(2)}; ` +
+          `endpoint hanging p50 ${p(withHangingEndpoint, 0.5).toFixed(2)} p95 ${p(withHangingEndpoint, 0.95).toFixed(2)} max ${p(withHangingEndpoint, 1).toFixed(2)}`,
+      );
+      expect(hanging.requests).toBe(1);
+      expect(notifier.stats().endpoints[0]?.pending).toBe(203);
+      // A request that waited on delivery would take the endpoint's 10 s timeout.
+      expect(p(withHangingEndpoint, 1)).toBeLessThan(1000);
+      expect(p(withHangingEndpoint, 0.5)).toBeLessThan(p(without, 0.5) * 2 + 2);
+    } finally {
+      await notifier?.close({ abort: true });
+      await hanging.stop();
+    }
+  });
+});
