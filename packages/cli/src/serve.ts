@@ -1,8 +1,10 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import { hostname } from 'node:os';
 import { createApp } from '@berth/api';
 import { redactConfig, type BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
+import { createNotifier, type Notifier } from '@berth/notifications';
 import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer, type ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
@@ -31,6 +33,27 @@ function createServerFor(tls: TlsSetup | undefined, handler: ReturnType<typeof c
 }
 
 /**
+ * The notifier of `notifications` (webhooks), or undefined when no endpoint is enabled. Undelivered
+ * events are spooled in `notifications.spooldir`; `source.addr` is this host and `http.addr`'s port.
+ */
+async function startNotifications(config: BerthConfig, logger: Logger): Promise<Notifier | undefined> {
+  const { notifications, http } = config;
+  if (!notifications.endpoints.some((e) => !e.disabled)) return undefined;
+  const port = http.net === 'tcp' ? http.addr.slice(http.addr.lastIndexOf(':') + 1) : '';
+  try {
+    return await createNotifier({
+      endpoints: notifications.endpoints,
+      includeReferences: notifications.events.includereferences,
+      spoolDir: notifications.spooldir,
+      logger,
+      sourceAddr: port ? `${hostname()}:${port}` : hostname(),
+    });
+  } catch (error) {
+    throw new Error(`notifications.spooldir ${notifications.spooldir}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
  * Composition root: creates the storage driver named by the configuration, the HTTP application
  * on top of it, and starts listening on `http.addr`. On failure after the driver was created the
  * driver is closed before the error propagates. Warnings are the caller's to log (`preflight`).
@@ -46,7 +69,9 @@ export async function startRegistry(
     logger: logger.child({ component: 'storage', driver: config.storage.driver }),
   });
   let graceful: GracefulServer;
+  let notifier: Notifier | undefined;
   try {
+    notifier = await startNotifications(config, logger);
     const app = createApp({
       driver,
       logger: logger.child({ component: 'api' }),
@@ -59,10 +84,12 @@ export async function startRegistry(
       prefix: config.http.prefix,
       headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
       catalogMaxEntries: config.catalog.maxentries,
+      events: notifier,
     });
     graceful = new GracefulServer(createServerFor(tls, app));
     await listenOn(graceful.server, target);
   } catch (error) {
+    await notifier?.close({ abort: true }).catch(() => undefined);
     await driver.close?.().catch(() => undefined);
     throw error;
   }
@@ -73,6 +100,8 @@ export async function startRegistry(
     stop() {
       stopping ??= (async () => {
         const result = await graceful.shutdown(config.http.draintimeout);
+        // Requests have drained: no event comes after this; pending ones go to the spool.
+        await notifier?.close();
         await driver.close?.();
         return result;
       })();
