@@ -1,6 +1,7 @@
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { Registry, UnsupportedError } from '@berth/registry';
 import { accessLog } from './access-log';
+import { authorization, corsHandling, type AuthLocals } from './auth';
 import type { RequestContext } from './context';
 import { errorMiddleware } from './error-middleware';
 import { ApiError } from './errors';
@@ -53,11 +54,14 @@ function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandle
     if (options.readOnly && WRITE_METHODS.has(req.method)) {
       throw new UnsupportedError('the registry is in read-only mode (storage.maintenance.readonly)');
     }
+    const query = new URL(req.originalUrl, 'http://registry.invalid').searchParams;
+    // The authorization middleware refused the mount source: a plain upload session instead.
+    if ((res.locals as AuthLocals).mountRefused) ['mount', 'from'].forEach((key) => query.delete(key));
     const ctx: RequestContext = {
       req,
       res,
       params: match.params,
-      query: new URL(req.originalUrl, 'http://registry.invalid').searchParams,
+      query,
       registry,
       options,
       urls: new UrlBuilder(baseUrl(req, options), options.prefix),
@@ -88,6 +92,13 @@ export function createApp(options: AppOptions): express.Express {
   app.set('etag', false);
   app.use(responseHeaders(resolved));
   app.use(accessLog(logger, { disabled: options.accessLogDisabled, observer: options.observer }));
+  const apiPath = (req: Request): string | undefined => {
+    const path = belowPrefix(req.path, resolved.prefix);
+    return path !== undefined && (path === '/v2' || path.startsWith('/v2/')) ? path : undefined;
+  };
+  const cors = corsHandling(resolved.headers, apiPath);
+  if (cors) app.use(cors);
+  if (options.auth) app.use(authorization(options.auth, apiPath));
   app.use(dispatcher(resolved, registry));
   app.use(errorMiddleware(logger));
   return app;

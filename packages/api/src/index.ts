@@ -12,3 +12,15 @@ export { ERROR_TABLE, ApiError, errorEnvelope, type ErrorCode, type ErrorSpec, t
 export { ROUTES, type Route } from './routes';
 export { accessLog, uploadEventsOf, type AccessLogOptions, type RequestObserver, type RequestRecord, type UploadEvent } from './access-log';
 export { UploadStateCodec, type UploadState } from './upload-state';
+export {
+  createAuthenticator,
+  AuthSetupError,
+  SIGNING_ALGORITHMS,
+  type Access,
+  type Authenticator,
+  type AuthenticatorOptions,
+  type AuthLocals,
+  type HtpasswdOptions,
+  type SillyOptions,
+  type TokenOptions,
+} from './auth';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
+import type { Authenticator } from './auth';
 import type { RegistryEventListener } from './events';
 import type { RequestObserver } from './access-log';
 
@@ -29,6 +30,8 @@ export interface AppOptions {
   catalogMaxEntries: number;
   /** Largest manifest accepted, in bytes (default 8 MiB, `DEFAULT_MAX_MANIFEST_BYTES`). */
   manifestMaxBytes?: number;
+  /** `auth`: who may do what (`createAuthenticator`); without it every request is served anonymously. */
+  auth?: Authenticator;
   /** Told of every successful push, pull, mount and delete (notifications); none when absent. */
   events?: RegistryEventListener;
   /** `log.accesslog.disabled`: no access log line per request. */

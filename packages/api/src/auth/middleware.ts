@@ -1,0 +1,78 @@
+import type { Request, RequestHandler } from 'express';
+import type { Logger } from '@berth/storage-driver';
+import { ApiError } from '../errors';
+import { matchRoute } from '../routes';
+import { accessDetail, isReadOnlyAccess, requiredAccess, type RequiredAccess } from './access';
+import type { Access, Authenticator, ChallengeError } from './types';
+
+/** What the authorization middleware leaves in `res.locals` for later middleware and handlers. */
+export interface AuthLocals {
+  /** The authenticated user name; undefined for an anonymous request (or without auth). */
+  user?: string;
+  /** Set when a cross-repository mount was asked without `pull` on its source: serve a plain upload session. */
+  mountRefused?: boolean;
+}
+
+const CHECKED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+function unauthorized(header: string, needed: readonly Access[]): ApiError {
+  return new ApiError('UNAUTHORIZED', 'authentication required', needed.length > 0 ? accessDetail(needed) : undefined, { 'WWW-Authenticate': header });
+}
+
+/** The access the request needs, from the route table; `undefined` when no handler will run for it. */
+function neededFor(req: Request, path: string): RequiredAccess | undefined {
+  if (!CHECKED_METHODS.has(req.method)) return undefined;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return { required: [] };
+  }
+  const match = matchRoute(decoded);
+  // No route: the dispatcher answers 404, but only to someone with valid credentials (as for /v2/).
+  if (!match) return { required: [] };
+  const query = new URL(req.originalUrl, 'http://registry.invalid').searchParams;
+  return requiredAccess(match.route.name, req.method, match.params, query);
+}
+
+/**
+ * THE access check, before dispatch: works out from the route table what the request needs
+ * (`requiredAccess`), has `auth` check the credentials, and either lets the request through
+ * (`res.locals.user` set to the user name) or answers 401 `UNAUTHORIZED` with the scheme's
+ * `WWW-Authenticate` challenge and the needed access as `detail`:
+ * - bad credentials: a challenge with `error="invalid_token"` (Bearer schemes);
+ * - valid credentials lacking an access: `error="insufficient_scope"`;
+ * - no credentials: a plain challenge, unless the scheme allows anonymous pull and everything
+ *   needed is a pull (or the catalog). `GET /v2/` always needs credentials, so that clients learn
+ *   the scheme there.
+ * `apiPath` gives the path below `http.prefix` when it is an API path (`/v2…`); other requests,
+ * and methods no route answers, pass untouched.
+ */
+export function authorization(auth: Authenticator, apiPath: (req: Request) => string | undefined): RequestHandler {
+  return async (req, res, next) => {
+    const path = apiPath(req);
+    const needed = path === undefined ? undefined : neededFor(req, path);
+    if (!needed) return next();
+    const logger = res.locals.logger as Logger;
+    const asked = needed.mountSource ? [...needed.required, needed.mountSource] : needed.required;
+    const result = await auth.authenticate(req, logger);
+    if (result.kind === 'rejected') {
+      logger.info('authentication failed', { scheme: auth.scheme, reason: result.reason });
+      throw unauthorized(auth.challenge(req, asked, 'invalid_token'), asked);
+    }
+    const identity = result.kind === 'authenticated' ? result.identity : undefined;
+    const allowed = (access: Access): boolean => identity?.allows(access) === true || (auth.anonymousPull && isReadOnlyAccess(access));
+    if ((!identity && needed.required.length === 0) || !needed.required.every(allowed)) {
+      const error: ChallengeError | undefined = identity ? 'insufficient_scope' : undefined;
+      if (identity) logger.info('access denied', { scheme: auth.scheme, user: identity.user, missing: needed.required.filter((a) => !allowed(a)) });
+      throw unauthorized(auth.challenge(req, asked, error), asked);
+    }
+    const locals = res.locals as AuthLocals;
+    locals.user = identity?.user;
+    if (needed.mountSource && !allowed(needed.mountSource)) {
+      locals.mountRefused = true;
+      logger.debug('cross-repository mount without pull on the source: serving a plain upload session', { from: needed.mountSource.name });
+    }
+    next();
+  };
+}
