@@ -1,0 +1,78 @@
+'use strict';
+// What every row group gets: the options, the driver, which registries run, fresh storage for
+// each server session (a temp dir, or a fresh S3 prefix removed afterwards), and the results.
+const { makeTempDir, removeTempDir, run } = require('./processes');
+const { startRegistry } = require('./servers');
+const { deletePrefix } = require('./s3');
+const { waitForQuiet } = require('./quiet');
+
+let sessions = 0;
+
+/**
+ * `rgw` is the running gateway for the s3 driver (undefined for filesystem). `products` lists the
+ * registries measured: 'berth', and 'distribution' when it is installed.
+ */
+function createContext({ options, driver, rgw, products, results }) {
+  const ctx = {
+    options,
+    driver,
+    products,
+    results,
+    log: (message) => console.error(`bench [${driver}] ${message}`),
+
+    /** The products in the order of run `run`: alternating, so neither always goes first. */
+    order: (runIndex) => (runIndex % 2 === 0 ? products : [...products].reverse()),
+
+    /** Records one run's figure for row `spec` (see Results.row). */
+    record: (spec, product, value) => results.add(driver, spec, product, value),
+    note: (spec, text) => results.note(driver, spec, text),
+
+    /**
+     * Before a timed measurement: flushes dirty pages (so that one measurement's write-back does
+     * not land in the next), then waits up to --quiet-wait seconds for the CPUs to be mostly idle,
+     * and keeps the busy share seen in `results.background`.
+     */
+    async settle(label) {
+      await run('sync', []);
+      const { busy, waitedSeconds } = await waitForQuiet({ threshold: options.quietThreshold, maxWaitSeconds: options.quietWait });
+      results.background.push({ driver, label, busy, waitedSeconds });
+      if (busy >= options.quietThreshold) ctx.log(`${label}: starting with ${(busy * 100).toFixed(0)}% of the CPUs busy elsewhere`);
+    },
+
+    /**
+     * Starts `which` (a list of products) each on fresh, empty storage, runs `fn(servers)` with
+     * `servers[product] = { url, hostPort, pid, … }`, then stops them and removes their storage.
+     */
+    async withServers(which, fn) {
+      const started = {};
+      const cleanups = [];
+      try {
+        for (const product of which) {
+          const session = ++sessions;
+          let storage;
+          if (driver === 'filesystem') {
+            const root = makeTempDir(`${product}-storage`);
+            storage = { driver, root };
+            cleanups.push(async () => removeTempDir(root));
+          } else {
+            const prefix = `/bench-${process.pid}-${session}-${product}`;
+            storage = { driver, s3: rgw.s3, prefix };
+            cleanups.push(() => deletePrefix(rgw, prefix));
+          }
+          const cpuProfileDir = product === 'berth' ? options.profileDir : undefined;
+          started[product] = await startRegistry(product, storage, { cpuProfileDir });
+        }
+        return await fn(started);
+      } finally {
+        for (const server of Object.values(started)) {
+          const status = await server.stop();
+          if (status.code !== 0 && status.signal !== 'SIGTERM') ctx.log(`${server.name} exited with ${status.signal ?? status.code}`);
+        }
+        for (const cleanup of cleanups) await cleanup();
+      }
+    },
+  };
+  return ctx;
+}
+
+module.exports = { createContext };

@@ -1,0 +1,74 @@
+'use strict';
+// Request-rate measurements with established load tools: autocannon (npm) for GET, ApacheBench
+// (`ab`, Debian's apache2-utils) for HEAD. autocannon 8 and wrk 4.1 both wait for a body after a
+// HEAD response that carries Content-Length (as a manifest HEAD must), so neither completes a
+// single HEAD request; `ab -i` does. Each measurement: a fixed number of keep-alive connections for
+// a fixed time, after a warm-up at the same concurrency.
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const autocannon = require('autocannon');
+const { run } = require('./processes');
+
+const AB = '/usr/bin/ab';
+
+async function withAutocannon(url, { method, headers, connections, durationSeconds, warmupSeconds }) {
+  const options = { url, method, headers, connections, duration: durationSeconds, timeout: 30 };
+  if (warmupSeconds > 0) options.warmup = { connections, duration: warmupSeconds };
+  const result = await autocannon(options);
+  const failures = result.non2xx + result.errors + result.timeouts;
+  if (failures > 0 || result.requests.total === 0) {
+    throw new Error(
+      `${method} ${url}: ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodeStats)}), ${result.errors} errors, ${result.timeouts} timeouts of ${result.requests.total}`,
+    );
+  }
+  return { tool: 'autocannon', rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total };
+}
+
+function abArgs(url, { method, headers, connections }, seconds, csv) {
+  const args = ['-q', '-k', '-c', String(connections), '-t', String(seconds), '-n', '100000000', '-s', '30'];
+  if (method === 'HEAD') args.push('-i');
+  else if (method !== 'GET') throw new Error(`ab measures GET and HEAD only (not ${method})`);
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
+  if (csv) args.push('-e', csv);
+  return [...args, url];
+}
+
+async function withAb(url, settings) {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-ab-'));
+  try {
+    if (settings.warmupSeconds > 0) await run(AB, abArgs(url, settings, Math.max(1, Math.round(settings.warmupSeconds))));
+    const csv = join(dir, 'percentiles.csv');
+    const { stdout } = await run(AB, abArgs(url, settings, settings.durationSeconds, csv));
+    const field = (name) => {
+      const match = stdout.match(new RegExp(`^${name}:\\s+([\\d.]+)`, 'm'));
+      return match ? Number(match[1]) : 0;
+    };
+    const complete = field('Complete requests');
+    const failures = field('Failed requests') + field('Non-2xx responses') + field('Write errors');
+    if (failures > 0 || complete === 0) throw new Error(`ab ${settings.method} ${url}: ${complete} complete, ${failures} failed or non-2xx:\n${stdout}`);
+    const percentile = Object.fromEntries(
+      readFileSync(csv, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',').map(Number)),
+    );
+    return { tool: 'ab', rps: complete / field('Time taken for tests'), p50: percentile[50], p99: percentile[99], requests: complete };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Loads `url` with `connections` keep-alive connections for `durationSeconds` (after
+ * `warmupSeconds`), with autocannon, or with ab for HEAD or when `tool` is 'ab'. Resolves with
+ * `{ tool, rps, p50, p99, requests }` (latencies in ms). Rejects when any response was not 2xx or
+ * any request failed: a rate of failures is not a rate of answers.
+ */
+function measureRate(url, { method = 'GET', headers = {}, connections = 32, durationSeconds = 5, warmupSeconds = 1, tool = 'autocannon' } = {}) {
+  const settings = { method, headers, connections, durationSeconds, warmupSeconds };
+  return method === 'HEAD' || tool === 'ab' ? withAb(url, settings) : withAutocannon(url, settings);
+}
+
+module.exports = { measureRate };

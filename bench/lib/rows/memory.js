@@ -1,0 +1,69 @@
+'use strict';
+// Memory rows: the server's peak RSS during 1 push of the full size, 8 concurrent pushes of a
+// quarter of it, and 8 concurrent pushes of the full size (fresh server per run, one registry
+// running at a time); the growth between them; and the aggregate rate of the 8 pushes.
+const { blob } = require('../blobdata');
+const { pushMonolithic } = require('../registry-client');
+const { sampleRss } = require('../rss');
+const { warmUp } = require('./blobs');
+
+const LIMIT_MIB = 256;
+const GROWTH_MIB = 32;
+
+function specs(options) {
+  const peak = (id, label) => ({ id, label, unit: 'MiB', better: 'lower', aggregate: 'max', target: { on: 'berth', op: '<=', value: LIMIT_MIB } });
+  const growth = (id, label) => ({ id, label, unit: 'MiB', better: 'lower', aggregate: 'max', noRatio: true, target: { on: 'berth', op: '<=', value: GROWTH_MIB } });
+  return {
+    one: peak('rss-1', `peak RSS, 1 push of ${options.sizeLabel}`),
+    eightSmall: peak('rss-8-small', `peak RSS, 8 concurrent pushes of ${options.parallelLabel}`),
+    eight: peak('rss-8', `peak RSS, 8 concurrent pushes of ${options.sizeLabel}`),
+    bySize: growth('rss-growth-size', `RSS growth with blob size (8×${options.sizeLabel} − 8×${options.parallelLabel})`),
+    byClients: growth('rss-growth-clients', `RSS growth with clients (8×${options.sizeLabel} − 1×${options.sizeLabel})`),
+    rate: { id: 'push-8x', label: `8 concurrent pushes of ${options.sizeLabel}, aggregate`, unit: 'MB/s', better: 'higher' },
+  };
+}
+
+/** Pushes `blobs` concurrently (one repository each) while sampling the server's RSS. */
+async function pushAllSampled(server, blobs, label) {
+  const sampler = sampleRss(server.pid);
+  const started = process.hrtime.bigint();
+  const pushed = await Promise.allSettled(blobs.map((b, i) => pushMonolithic(server.url, `bench/${label}-${i}`, b)));
+  const rss = sampler.stop();
+  const failed = pushed.find((p) => p.status === 'rejected');
+  if (failed) throw failed.reason;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { rss, mbps: blobs.reduce((sum, b) => sum + b.size, 0) / seconds / 1e6 };
+}
+
+async function memoryRows(ctx, wanted) {
+  const { options } = ctx;
+  const s = specs(options);
+  if (!['rss-1', 'rss-8-small', 'rss-8', 'push-8x'].some(wanted)) return;
+  ctx.log('hashing the 17 blobs of the memory rows');
+  const one = [blob('rss-one', options.size)];
+  const eightSmall = Array.from({ length: 8 }, (_, i) => blob(`rss-small-${i}`, options.parallelSize));
+  const eight = Array.from({ length: 8 }, (_, i) => blob(`rss-full-${i}`, options.size));
+  for (let run = 0; run < options.runs; run++) {
+    for (const product of ctx.order(run)) {
+      await ctx.withServers([product], async ({ [product]: server }) => {
+        await warmUp(server.url);
+        await ctx.settle(`${s.one.id} ${product}`);
+        const a = await pushAllSampled(server, one, 'rss-one');
+        await ctx.settle(`${s.eightSmall.id} ${product}`);
+        const b = await pushAllSampled(server, eightSmall, 'rss-small');
+        await ctx.settle(`${s.eight.id} ${product}`);
+        const c = await pushAllSampled(server, eight, 'rss-full');
+        if (!c.rss.hwmReset) ctx.note(s.eight, 'VmHWM could not be reset; sampled VmRSS only');
+        ctx.record(s.one, product, a.rss.peakMiB);
+        ctx.record(s.eightSmall, product, b.rss.peakMiB);
+        ctx.record(s.eight, product, c.rss.peakMiB);
+        ctx.record(s.bySize, product, c.rss.peakMiB - b.rss.peakMiB);
+        ctx.record(s.byClients, product, c.rss.peakMiB - a.rss.peakMiB);
+        ctx.record(s.rate, product, c.mbps);
+        ctx.log(`memory run ${run + 1}/${options.runs} ${product}: ${a.rss.peakMiB.toFixed(0)} / ${b.rss.peakMiB.toFixed(0)} / ${c.rss.peakMiB.toFixed(0)} MiB`);
+      });
+    }
+  }
+}
+
+module.exports = { memoryRows };

@@ -1,0 +1,119 @@
+'use strict';
+// Request-rate rows (autocannon, 32 connections): manifest HEAD and GET by tag, tags/list and
+// catalog on a small registry, then tags/list with 10,000 tags and catalog with 1,000 repositories.
+const { measureRate } = require('../load');
+const { send } = require('../registry-client');
+const { seedImage, seedRepositories, seedTags } = require('../seed');
+
+const ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+const rate = (id, label, value) => ({ id, label, unit: 'req/s', better: 'higher', target: { on: 'ratio', op: '>=', value } });
+const p99 = (id, label) => ({ id, label, unit: 'ms', better: 'lower', target: { on: 'ratio', op: '<=', value: 0.2 } });
+
+function specs(options) {
+  const c = options.connections;
+  const get = options.loadTool;
+  return {
+    headRate: rate('manifest-head', `manifest HEAD by tag, ${c} conns (ab)`, 5),
+    headP99: p99('manifest-head-p99', `manifest HEAD by tag, p99 (ab)`),
+    getRate: rate('manifest-get', `manifest GET by tag, ${c} conns (${get})`, 5),
+    getP99: p99('manifest-get-p99', `manifest GET by tag, p99 (${get})`),
+    tags: rate('tags-list', `tags/list, ${options.fewTags} tags (${get})`, 3),
+    catalog: rate('catalog', `catalog, ${options.fewRepos} repositories (${get})`, 3),
+    tagsMany: rate('tags-list-many', `tags/list, ${options.manyTags.toLocaleString('en-US')} tags (${get})`, 3),
+    catalogMany: rate('catalog-many', `catalog ?n=${options.manyRepos}, ${options.manyRepos.toLocaleString('en-US')} repos (${get})`, 3),
+  };
+}
+
+/** Checks once that both registries return the same listing, so that their rates compare like with like. */
+async function sameListing(ctx, spec, servers, path, key) {
+  const counts = {};
+  for (const product of ctx.products) {
+    const response = await send(`${servers[product].url}${path}`);
+    if (response.status !== 200) throw new Error(`${product} GET ${path}: HTTP ${response.status}`);
+    counts[product] = (JSON.parse(response.text)[key] ?? []).length;
+  }
+  const text = Object.entries(counts)
+    .map(([product, n]) => `${product} lists ${n}`)
+    .join(', ');
+  ctx.log(`${path}: ${text}`);
+  if (new Set(Object.values(counts)).size > 1) ctx.note(spec, `listings differ: ${text}`);
+}
+
+async function measure(ctx, spec, p99Spec, product, url, method = 'GET') {
+  const { options } = ctx;
+  await ctx.settle(`${spec.id} ${product}`);
+  const result = await measureRate(url, {
+    method,
+    headers: { accept: ACCEPT },
+    connections: options.connections,
+    durationSeconds: options.duration,
+    warmupSeconds: options.warmup,
+    tool: options.loadTool,
+  });
+  ctx.record(spec, product, result.rps);
+  if (p99Spec) ctx.record(p99Spec, product, result.p99);
+}
+
+/** Manifest HEAD/GET, tags/list and catalog on a registry with a few repositories and tags. */
+async function metadataRows(ctx, wanted) {
+  const { options } = ctx;
+  const s = specs(options);
+  const want = { head: wanted(s.headRate.id), get: wanted(s.getRate.id), tags: wanted(s.tags.id), catalog: wanted(s.catalog.id) };
+  if (!Object.values(want).some(Boolean)) return;
+  await ctx.withServers(ctx.products, async (servers) => {
+    for (const product of ctx.products) {
+      const image = await seedImage(servers[product].url, 'bench/app', 'latest');
+      await seedTags(servers[product].url, image, options.fewTags - 1);
+      await seedRepositories(servers[product].url, image, 'bench/service', options.fewRepos - 1);
+    }
+    if (want.tags) await sameListing(ctx, s.tags, servers, '/v2/bench/app/tags/list', 'tags');
+    if (want.catalog) await sameListing(ctx, s.catalog, servers, '/v2/_catalog', 'repositories');
+    for (let run = 0; run < options.runs; run++) {
+      for (const product of ctx.order(run)) {
+        const { url } = servers[product];
+        if (want.head) await measure(ctx, s.headRate, s.headP99, product, `${url}/v2/bench/app/manifests/latest`, 'HEAD');
+        if (want.get) await measure(ctx, s.getRate, s.getP99, product, `${url}/v2/bench/app/manifests/latest`);
+        if (want.tags) await measure(ctx, s.tags, undefined, product, `${url}/v2/bench/app/tags/list`);
+        if (want.catalog) await measure(ctx, s.catalog, undefined, product, `${url}/v2/_catalog`);
+      }
+      ctx.log(`metadata run ${run + 1}/${options.runs} done`);
+    }
+  });
+}
+
+/** tags/list of one repository with many tags, and a catalog page listing many repositories. */
+async function largeListingRows(ctx, wanted) {
+  const { options } = ctx;
+  const s = specs(options);
+  const want = { tags: wanted(s.tagsMany.id), catalog: wanted(s.catalogMany.id) };
+  if (!want.tags && !want.catalog) return;
+  await ctx.withServers(ctx.products, async (servers) => {
+    for (const product of ctx.products) {
+      const { url } = servers[product];
+      const started = Date.now();
+      const image = await seedImage(url, 'bench/many-tags', 'latest');
+      if (want.tags) await seedTags(url, image, options.manyTags - 1);
+      if (want.catalog) await seedRepositories(url, image, 'bench/repo', options.manyRepos - 1);
+      ctx.log(`seeded ${product} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    const catalogPath = `/v2/_catalog?n=${options.manyRepos}`;
+    if (want.tags) await sameListing(ctx, s.tagsMany, servers, '/v2/bench/many-tags/tags/list', 'tags');
+    if (want.catalog) await sameListing(ctx, s.catalogMany, servers, catalogPath, 'repositories');
+    for (let run = 0; run < options.runs; run++) {
+      for (const product of ctx.order(run)) {
+        const { url } = servers[product];
+        if (want.tags) await measure(ctx, s.tagsMany, undefined, product, `${url}/v2/bench/many-tags/tags/list`);
+        if (want.catalog) await measure(ctx, s.catalogMany, undefined, product, `${url}${catalogPath}`);
+      }
+      ctx.log(`large listing run ${run + 1}/${options.runs} done`);
+    }
+  });
+}
+
+module.exports = { largeListingRows, metadataRows };
