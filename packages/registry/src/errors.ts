@@ -19,6 +19,7 @@ export type RegistryErrorCode =
   | 'RANGE_INVALID'
   | 'TAG_INVALID'
   | 'UNSUPPORTED'
+  | 'UNAVAILABLE'
   | 'PAGINATION_NUMBER_INVALID';
 
 export abstract class RegistryError extends Error {
@@ -120,6 +121,11 @@ export class TagInvalidError extends RegistryError {
 
 export class UnsupportedError extends RegistryError {
   readonly code = 'UNSUPPORTED';
+}
+
+/** A source the registry depends on (a pull-through cache's upstream) cannot answer now (503). */
+export class UnavailableError extends RegistryError {
+  readonly code = 'UNAVAILABLE';
 }
 
 export class PaginationNumberInvalidError extends RegistryError {

@@ -10,6 +10,7 @@ export type { BlobDescriptor } from './blob-store';
 export { BlobService } from './blob-service';
 export { UploadService, type UploadStatus, type ChunkOptions } from './upload-service';
 export { TagService } from './tag-service';
+export type { PullThroughCache, PassingBlob } from './pull-through';
 export { ReferrerService, fallbackTag, type ReferrerDescriptor, type ReferrersIndex } from './referrer-service';
 export { assertPageSize, paginate, type Page, type PageRequest } from './pagination';
 export { pathFor, ROOT as STORAGE_ROOT, type PathSpec } from './paths';

@@ -72,12 +72,13 @@ export class ManifestService {
    * digest). The digest is sha256 unless the reference is a digest, which the content must match
    * (`DigestInvalidError`). Every config, layer and child must already be in this repository
    * (`ManifestBlobUnknownError`), except non-distributable layers that carry URLs; a `subject` need
-   * not exist.
+   * not exist. `verifyReferences: false` skips that check: a pull-through cache stores a manifest
+   * before the blobs it names, which it fetches when they are asked for.
    */
   async put(
     reference: ManifestReference,
     content: Buffer,
-    options: { contentType?: string; extraTags?: readonly string[] } = {},
+    options: { contentType?: string; extraTags?: readonly string[]; verifyReferences?: boolean } = {},
   ): Promise<PutManifestResult> {
     if (content.length > this.ctx.maxManifestBytes) throw new ManifestTooLargeError(this.ctx.maxManifestBytes);
     const tags = [...(reference.tag !== undefined ? [reference.tag] : []), ...(options.extraTags ?? [])];
@@ -89,7 +90,7 @@ export class ManifestService {
         digest: reference.digest.toString(),
       });
     }
-    await this.verifyReferences(manifest);
+    if (options.verifyReferences !== false) await this.verifyReferences(manifest);
 
     const { storage, name } = this.ctx;
     await this.ctx.blobs.putContent(digest, content);
