@@ -19,7 +19,11 @@ export function resolveAuth(raw: RawNode | undefined, ctx: NormalizeContext): Au
   const shape = AUTH_SCHEMES[type];
   const key = joinKey('auth', type);
   if (!shape) throw new ConfigError(key, `unknown authentication scheme (known: ${Object.keys(AUTH_SCHEMES).join(', ')})`);
-  const p = resolveStruct(shape, raw[type], key, ctx) as Record<string, string | undefined> & { signingalgorithms: string[]; autoredirect: boolean };
+  const p = resolveStruct(shape, raw[type], key, ctx) as Record<string, string | undefined> & {
+    signingalgorithms: string[];
+    autoredirect: boolean;
+    anonymouspull: boolean;
+  };
   const parameters = Object.freeze({ ...p }) as Readonly<Record<string, unknown>>;
   const required = (name: string): string => {
     const value = p[name];
@@ -32,7 +36,7 @@ export function resolveAuth(raw: RawNode | undefined, ctx: NormalizeContext): Au
     case 'silly':
       return { type: 'silly', realm: required('realm'), service: required('service'), parameters };
     case 'htpasswd':
-      return { type: 'htpasswd', realm: required('realm'), path: required('path'), parameters };
+      return { type: 'htpasswd', realm: required('realm'), path: required('path'), anonymouspull: p.anonymouspull, parameters };
     default: {
       const realm = required('realm');
       const service = required('service');
@@ -50,6 +54,7 @@ export function resolveAuth(raw: RawNode | undefined, ctx: NormalizeContext): Au
         signingalgorithms: p.signingalgorithms,
         autoredirect: p.autoredirect,
         autoredirectpath: p.autoredirectpath as string,
+        anonymouspull: p.anonymouspull,
         parameters,
       };
     }

@@ -93,7 +93,8 @@ export const STORAGE_META: Readonly<Record<string, StructShape>> = {
 export const AUTH_SCHEMES: Readonly<Record<string, StructShape>> = {
   none: struct({}),
   silly: struct({ realm: str(), service: str() }),
-  htpasswd: struct({ realm: str(), path: str() }),
+  // anonymouspull (Berth's, not distribution's): pulls and the catalog need no credentials.
+  htpasswd: struct({ realm: str(), path: str(), anonymouspull: field(bool(), { default: false }) }),
   token: struct({
     realm: str(),
     service: str(),
@@ -103,6 +104,7 @@ export const AUTH_SCHEMES: Readonly<Record<string, StructShape>> = {
     signingalgorithms: field(list(oneOf(SIGNING_ALGORITHMS)), { default: [] }),
     autoredirect: field(bool(), { default: false }),
     autoredirectpath: field(str(), { default: '/auth/token/' }),
+    anonymouspull: field(bool(), { default: false }),
   }),
 };
 

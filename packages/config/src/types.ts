@@ -65,7 +65,14 @@ export interface HttpConfig {
 export type AuthConfig =
   | { readonly type: 'none'; readonly parameters: Readonly<Record<string, unknown>> }
   | { readonly type: 'silly'; readonly realm: string; readonly service: string; readonly parameters: Readonly<Record<string, unknown>> }
-  | { readonly type: 'htpasswd'; readonly realm: string; readonly path: string; readonly parameters: Readonly<Record<string, unknown>> }
+  | {
+      readonly type: 'htpasswd';
+      readonly realm: string;
+      readonly path: string;
+      /** Berth's: pulls and the catalog are served without credentials. */
+      readonly anonymouspull: boolean;
+      readonly parameters: Readonly<Record<string, unknown>>;
+    }
   | {
       readonly type: 'token';
       readonly realm: string;
@@ -77,6 +84,8 @@ export type AuthConfig =
       readonly signingalgorithms: readonly string[];
       readonly autoredirect: boolean;
       readonly autoredirectpath: string;
+      /** Berth's: pulls and the catalog are served without a token. */
+      readonly anonymouspull: boolean;
       readonly parameters: Readonly<Record<string, unknown>>;
     };
 

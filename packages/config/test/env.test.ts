@@ -98,8 +98,11 @@ describe('REGISTRY_* overrides', () => {
       type: 'htpasswd',
       realm: 'basic-realm',
       path: '/auth/htpasswd',
-      parameters: { realm: 'basic-realm', path: '/auth/htpasswd' },
+      anonymouspull: false,
+      parameters: { realm: 'basic-realm', path: '/auth/htpasswd', anonymouspull: false },
     });
+    const open = load(file, { REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'r', REGISTRY_AUTH_HTPASSWD_PATH: '/p', REGISTRY_AUTH_HTPASSWD_ANONYMOUSPULL: 'true' });
+    expect(open.auth).toMatchObject({ type: 'htpasswd', anonymouspull: true });
   });
 
   it('create intermediate maps on demand (REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED with no YAML for it)', () => {

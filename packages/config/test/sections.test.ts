@@ -83,8 +83,11 @@ describe('auth', () => {
       signingalgorithms: ['ES256', 'RS256'],
       autoredirect: false,
       autoredirectpath: '/auth/token/',
+      anonymouspull: false,
       parameters: expect.objectContaining({ realm: 'https://auth/token', jwks: '/jwks.json' }),
     });
+    expect(load(withAuth('  token:\n    realm: r\n    service: s\n    issuer: i\n    jwks: /j\n    anonymouspull: true\n')).auth).toMatchObject({ anonymouspull: true });
+    expect(configError(() => load(withAuth('  htpasswd:\n    realm: r\n    path: p\n    anonymouspull: sometimes\n')), 'auth.htpasswd.anonymouspull')).toMatch(/true or false/);
   });
 
   it('reports missing required parameters, unknown schemes, two schemes and unknown parameters', () => {
