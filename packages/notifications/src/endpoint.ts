@@ -128,9 +128,14 @@ export class EndpointQueue {
     this.loop ??= this.run();
   }
 
-  /** Resolves when the spool holds every event queued so far. */
+  /** Resolves when the spool holds every event queued so far, or a write failed (see `durable`). */
   flush(): Promise<void> {
     return this.journal.flush();
+  }
+
+  /** True when every queued event is on disk. */
+  get durable(): boolean {
+    return this.journal.durable;
   }
 
   /** Rewrites this endpoint's journal from memory at `path` (the spool slot was re-created). */

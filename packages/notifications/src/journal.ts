@@ -75,6 +75,7 @@ export class Journal {
   private rewriteWanted = false;
   /** Event records in the file that are done (at or below a watermark). */
   private dead = 0;
+  private closing = false;
   private closed = false;
   /** Failed writes (each logged). */
   errors = 0;
@@ -112,8 +113,17 @@ export class Journal {
     while (this.pumping) await this.pumping;
   }
 
-  /** Flushes, then closes the file. Later appends are ignored. */
+  /** True when everything pushed so far is on disk (no write pending, no failed write to repair). */
+  get durable(): boolean {
+    return !this.pumping && this.lines.length === 0 && !this.rewriteWanted;
+  }
+
+  /**
+   * Flushes (one more try after a failed write, no more), then closes the file. Later appends are
+   * ignored.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     await this.flush();
     this.closed = true;
     await this.handle?.close().catch(() => undefined);
@@ -151,7 +161,7 @@ export class Journal {
           path: this.path,
           error: error instanceof Error ? error.message : String(error),
         });
-        if (this.closed) return;
+        if (this.closing) return;
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_ERROR_MS));
       }
     }

@@ -92,6 +92,7 @@ export class Notifier implements RegistryEventListener {
     }
     for (const queue of notifier.queues.values()) queue.start();
     notifier.timer = setInterval(() => notifier.tick(), options.heartbeatMs ?? 10_000);
+    notifier.timer.unref();
     logger.info('notifications started', { endpoints: [...notifier.queues.keys()], spoolDir: spool.slotPath, pending: notifier.pending() });
     return notifier;
   }
@@ -196,6 +197,11 @@ export class Notifier implements RegistryEventListener {
       }
     }
     await this.flush();
+    if (![...this.queues.values()].every((q) => q.durable)) {
+      // Keep the adopted slot until the events are safely in ours (a later adopter may send some twice).
+      this.logger.warn('could not write adopted notifications to the spool; keeping the adopted slot', { slot, path });
+      return;
+    }
     await rm(path, { recursive: true, force: true });
     if (adopted + ignored + corrupt + orphaned.size > 0) {
       this.logger.info('took over the pending notifications of a stopped registry process', { slot, adopted, ignored });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createNotifier, type Notifier } from '@berth/notifications';
@@ -187,6 +187,26 @@ describe('spool', () => {
     receiver.mode = 200;
     await start(spool.dir, [endpoint(receiver.url)]);
     expect(sizes(await receiver.waitForEvents(4))).toEqual(range(1, 4));
+  });
+
+  it('keeps events queued in memory when the spool cannot be written, and rewrites the journal once it can', async () => {
+    receiver.mode = 500;
+    const notifier = await start(spool.dir, [endpoint(receiver.url)]);
+    const journal = join(spool.dir, notifier.instanceId, 'listener.journal');
+    await mkdir(journal); // The journal's path is taken: every write fails (EISDIR).
+    for (const n of range(1, 3)) notifier.onEvent(syntheticEvent(n));
+    await eventually(() => (notifier.stats().endpoints[0]?.spoolErrors ?? 0) >= 1);
+    expect(notifier.stats().endpoints[0]?.pending).toBe(3);
+    await rmdir(journal);
+    await eventually(() => {
+      try {
+        return readFileSync(journal, 'utf8').trim().split('\n').length === 3;
+      } catch {
+        return false;
+      }
+    }, 5000);
+    receiver.mode = 200;
+    expect(sizes(await receiver.waitForEvents(3))).toEqual(range(1, 3));
   });
 
   it('compacts the journal as events are delivered', async () => {
