@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, type BerthConfig } from '@berth/config';
+import { AuthSetupError, createAuthenticator, type Authenticator, type AuthenticatorOptions } from '@berth/api';
+import { ConfigError, loadConfig, type AuthConfig, type BerthConfig } from '@berth/config';
 import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import { inmemoryDriverFactory } from '@berth/driver-inmemory';
 import { s3DriverFactory } from '@berth/driver-s3';
@@ -54,16 +55,56 @@ export interface Preflight {
   readonly target: ListenTarget;
   /** `http.tls` with its files read, or undefined for plain HTTP. */
   readonly tls: TlsSetup | undefined;
+  /** `auth` with its files read (htpasswd, certificate bundle, JWKS), or undefined without access control. */
+  readonly auth: Authenticator | undefined;
   /** The loader's warnings and those about configured features this build does not serve. */
   readonly warnings: readonly string[];
 }
 
+/** The api's options for a configured scheme; undefined for `none`. */
+export function authenticatorOptions(auth: AuthConfig): AuthenticatorOptions | undefined {
+  switch (auth.type) {
+    case 'none':
+      return undefined;
+    case 'silly':
+      return { type: 'silly', realm: auth.realm, service: auth.service };
+    case 'htpasswd':
+      return { type: 'htpasswd', realm: auth.realm, path: auth.path, anonymousPull: auth.anonymouspull };
+    case 'token':
+      return {
+        type: 'token',
+        realm: auth.realm,
+        service: auth.service,
+        issuer: auth.issuer,
+        rootCertBundle: auth.rootcertbundle,
+        jwks: auth.jwks,
+        signingAlgorithms: auth.signingalgorithms,
+        autoRedirect: auth.autoredirect,
+        autoRedirectPath: auth.autoredirectpath,
+        anonymousPull: auth.anonymouspull,
+      };
+  }
+}
+
+/** The authenticator of `auth`, its files read now; a missing or unusable file is a `ConfigError` naming the key. */
+function loadAuth(auth: AuthConfig): Authenticator | undefined {
+  const options = authenticatorOptions(auth);
+  if (!options) return undefined;
+  try {
+    return createAuthenticator(options);
+  } catch (error) {
+    if (error instanceof AuthSetupError) throw new ConfigError(error.key, error.message);
+    throw error;
+  }
+}
+
 /**
- * Checks what the loader leaves to the command: the listen address, the TLS files, and sections
- * this build does not implement. Throws `ListenAddressError` or `ConfigError`.
+ * Checks what the loader leaves to the command: the listen address, the TLS and auth files, and
+ * sections this build does not implement. Throws `ListenAddressError` or `ConfigError`.
  */
 export function preflight(config: BerthConfig): Preflight {
   const target = parseListenAddress(config.http.addr, config.http.net);
-  const warnings = [...config.warnings, ...checkUnimplemented(config)];
-  return { target, tls: loadTls(config.http.tls), warnings };
+  const auth = loadAuth(config.auth);
+  const warnings = [...config.warnings, ...checkUnimplemented(config), ...(auth?.warnings ?? [])];
+  return { target, tls: loadTls(config.http.tls), auth, warnings };
 }

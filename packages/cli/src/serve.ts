@@ -84,6 +84,7 @@ export async function startRegistry(
       prefix: config.http.prefix,
       headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
       catalogMaxEntries: config.catalog.maxentries,
+      auth: checked.auth,
       events: notifier,
     });
     graceful = new GracefulServer(createServerFor(tls, app));

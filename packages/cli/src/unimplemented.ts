@@ -2,17 +2,11 @@ import { ConfigError, type BerthConfig } from '@berth/config';
 
 /**
  * Sections config.yml may set that this build of Berth validates but does not serve yet. Serving
- * without authentication, or as a plain registry where a pull-through cache was asked for, would
- * silently change what the registry does: those refuse to start (`ConfigError`). The rest only
+ * as a plain registry where a pull-through cache was asked for would silently change what the
+ * registry does: that refuses to start (`ConfigError`). The rest only
  * lose an extra (events, health checks, the debug server) and come back as warnings.
  */
 export function checkUnimplemented(config: BerthConfig): string[] {
-  if (config.auth.type !== 'none') {
-    throw new ConfigError(
-      `auth.${config.auth.type}`,
-      'authentication is not implemented by this version of Berth; refusing to serve the registry without it (remove the auth section to serve anonymously)',
-    );
-  }
   if (config.proxy.remoteurl !== '') {
     throw new ConfigError('proxy.remoteurl', 'pull-through caching is not implemented by this version of Berth');
   }

@@ -42,9 +42,10 @@ describe('berth serve refuses a bad configuration with one line naming the key',
     expectOneLineError(await runBerth(['serve', missing]), missing);
   });
 
-  it('authentication, which this build does not implement, rather than serving without it', async () => {
-    const config = { ...testConfig({ inmemory: {} }), auth: { htpasswd: { realm: 'r', path: '/etc/registry/htpasswd' } } };
-    expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'auth.htpasswd');
+  it('an htpasswd file that does not exist, rather than serving without authentication', async () => {
+    const missing = join(await makeTempDir('auth'), 'htpasswd');
+    const config = { ...testConfig({ inmemory: {} }), auth: { htpasswd: { realm: 'r', path: missing } } };
+    expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'auth.htpasswd.path');
   });
 
   it('a TLS key file that cannot be read', async () => {

@@ -11,9 +11,16 @@ function skopeo(args: readonly string[], timeoutMs = 120_000): Promise<{ stdout:
   return run(SKOPEO, ['--insecure-policy', ...args], { timeoutMs });
 }
 
+/** Registry credentials as skopeo takes them (`user:password`) for each side of a copy. */
+export interface CopyCredentials {
+  readonly src?: string;
+  readonly dest?: string;
+}
+
 /** `skopeo copy --all` from one transport reference to another, TLS checks off on both sides. */
-export async function skopeoCopy(source: string, dest: string): Promise<void> {
-  await skopeo(['copy', '--all', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', source, dest]);
+export async function skopeoCopy(source: string, dest: string, creds: CopyCredentials = {}): Promise<void> {
+  const credArgs = [...(creds.src ? ['--src-creds', creds.src] : []), ...(creds.dest ? ['--dest-creds', creds.dest] : [])];
+  await skopeo(['copy', '--all', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', ...credArgs, source, dest]);
 }
 
 /** The exact manifest bytes a registry serves for a reference (`skopeo inspect --raw`). */
