@@ -51,6 +51,9 @@ function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandle
     if (match.route.name !== 'base' && options.storageHealthy?.() === false) {
       throw new ApiError('UNAVAILABLE', 'the storage backend is unavailable: health check failed, see /debug/health on the debug server');
     }
+    if (options.pullThrough && WRITE_METHODS.has(req.method)) {
+      throw new UnsupportedError('the registry is a pull-through cache (proxy.remoteurl): pushes and deletes are not supported');
+    }
     if (options.readOnly && WRITE_METHODS.has(req.method)) {
       throw new UnsupportedError('the registry is in read-only mode (storage.maintenance.readonly)');
     }

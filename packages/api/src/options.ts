@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { PullThroughCache } from '@berth/registry';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 import type { Authenticator } from './auth';
 import type { RegistryEventListener } from './events';
@@ -43,6 +44,11 @@ export interface AppOptions {
    * that needs storage (all but `GET /v2/`) answers 503 UNAVAILABLE.
    */
   storageHealthy?: () => boolean;
+  /**
+   * `proxy.remoteurl`: the registry is a pull-through cache. Manifests and blobs it does not hold
+   * are asked from this (`@berth/proxy`), and every write method answers 405 UNSUPPORTED.
+   */
+  pullThrough?: PullThroughCache;
 }
 
 /** Options after defaults and normalisation. */

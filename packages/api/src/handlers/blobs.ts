@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { Digest } from '@berth/registry';
 import { repositoryOf, sendEmpty, type Handler, type RequestContext } from '../context';
 import { blobTarget, emitEvent } from '../events';
+import { blobMissed } from './blobs-pull-through';
 import { parseRange } from '../http-ranges';
 
 /** Yields the first `length` bytes of `source`, then stops reading it. */
@@ -46,7 +47,8 @@ export const getBlob: Handler = async (ctx) => {
   const head = req.method === 'HEAD';
   const repo = repositoryOf(ctx);
   const digest = Digest.parse(ctx.params.digest);
-  const blob = await repo.blobs.stat(digest);
+  const blob = await repo.blobs.stat(digest).catch((error: unknown) => blobMissed(ctx, repo, digest, error));
+  if (!blob) return;
   res.set('Docker-Content-Digest', digest.toString());
   if (ctx.options.redirect) {
     const url = await repo.blobs.redirectUrl(digest, head ? 'HEAD' : 'GET');

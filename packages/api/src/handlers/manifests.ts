@@ -12,7 +12,8 @@ export const getManifest: Handler = async (ctx) => {
   const { req, res } = ctx;
   const reference = parseReference(ctx.params.reference);
   const repo = repositoryOf(ctx);
-  const manifest = await repo.manifests.get(reference);
+  const pullThrough = ctx.options.pullThrough;
+  const manifest = pullThrough ? await pullThrough.getManifest(repo.name, reference) : await repo.manifests.get(reference);
   const etag = `"${manifest.digest}"`;
   res.set({ 'Docker-Content-Digest': manifest.digest.toString(), ETag: etag });
   res.setHeader('Content-Type', manifest.mediaType);

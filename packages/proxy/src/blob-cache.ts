@@ -1,0 +1,151 @@
+import type { Readable } from 'node:stream';
+import {
+  BlobUnknownError,
+  DigestInvalidError,
+  pathFor,
+  RegistryError,
+  SizeInvalidError,
+  UnavailableError,
+  type BlobDescriptor,
+  type Digest,
+  type PassingBlob,
+  type Registry,
+  type Repository,
+} from '@berth/registry';
+import { PathNotFoundError, type Logger, type StorageDriver } from '@berth/storage-driver';
+import type { CachedKind } from './expiry-scheduler';
+import { Flights } from './single-flight';
+import type { UpstreamClient } from './upstream-client';
+import { verifiedTee } from './verified-tee';
+
+/** What the blob side of the cache needs from its owner. */
+export interface BlobCacheContext {
+  readonly registry: Registry;
+  readonly driver: StorageDriver;
+  readonly upstream: UpstreamClient;
+  readonly logger: Logger;
+  /** Records cached content for expiry. */
+  readonly cached: (name: string, digest: Digest, kind: CachedKind) => void;
+}
+
+/**
+ * Blobs of a pull-through cache. A blob missing from a repository is fetched from the upstream
+ * once per process however many requests ask for it at the same time (single flight per
+ * repository and digest); it lands through an ordinary upload session, so it is hashed while it
+ * streams and becomes visible (blob data moved into place, `_layers` link written) only when its
+ * digest and size match. A blob whose data is already stored for another repository is linked
+ * after a HEAD to the upstream confirms this repository has it, without downloading it again.
+ */
+export class BlobCache {
+  private readonly flights = new Flights();
+
+  constructor(private readonly ctx: BlobCacheContext) {}
+
+  /** The upstream's size of a blob not cached in `name` (nothing is stored). */
+  async stat(name: string, digest: Digest): Promise<BlobDescriptor> {
+    const head = await this.ctx.upstream.headBlob(name, digest);
+    if (!head) throw new BlobUnknownError(digest.toString());
+    if (head.size !== undefined) return { digest, size: head.size };
+    // No size announced: fetch it to know.
+    await this.fetch(name, digest, 'store');
+    return this.ctx.registry.repository(name).blobs.stat(digest);
+  }
+
+  /** See `PullThroughCache.fetchBlob`. */
+  async fetch(name: string, digest: Digest, mode: 'stream' | 'store'): Promise<PassingBlob | undefined> {
+    const repo = this.ctx.registry.repository(name);
+    const key = `${name}@${digest}`;
+    for (;;) {
+      if ((await this.flights.idle(key)) && (await this.isCached(repo, digest))) return undefined;
+      const release = this.flights.claim(key);
+      if (release) return this.lead(repo, digest, mode, release);
+    }
+  }
+
+  /** Number of fetches running (for tests). */
+  get inFlight(): number {
+    return this.flights.size;
+  }
+
+  private async lead(repo: Repository, digest: Digest, mode: 'stream' | 'store', release: () => void): Promise<PassingBlob | undefined> {
+    let handedOver = false;
+    try {
+      if (await this.isCached(repo, digest)) return undefined;
+      if (await this.linkStoredData(repo, digest)) return undefined;
+      const response = await this.ctx.upstream.getBlob(repo.name, digest);
+      if (!response) throw new BlobUnknownError(digest.toString());
+      const store = (body: Readable): Promise<void> => this.store(repo, digest, body, response.size);
+      if (mode === 'store') {
+        await store(response.body);
+        return undefined;
+      }
+      const { reader, stored } = verifiedTee(response.body, store);
+      stored.then(release, release);
+      handedOver = true;
+      return { size: response.size, body: reader };
+    } finally {
+      if (!handedOver) release();
+    }
+  }
+
+  /**
+   * Streams `body` into an upload session and commits it under `digest`. Any failure cancels the
+   * session (nothing becomes visible); upstream failures and content that does not match the digest
+   * or the announced size are `UnavailableError`.
+   */
+  private async store(repo: Repository, digest: Digest, body: Readable, size: number | undefined): Promise<void> {
+    let upstreamError: Error | undefined;
+    body.once('error', (error) => (upstreamError ??= error));
+    const session = await repo.uploads.start({ algorithm: digest.algorithm });
+    try {
+      await repo.uploads.commit(session.id, digest, body, size !== undefined ? { length: size } : {});
+    } catch (error) {
+      await repo.uploads.cancel(session.id).catch(() => undefined);
+      if (!body.destroyed) body.destroy();
+      this.ctx.logger.warn('a blob from the upstream was not cached', {
+        repository: repo.name,
+        digest: digest.toString(),
+        error: (error as Error).message,
+      });
+      if (error instanceof DigestInvalidError || error instanceof SizeInvalidError) {
+        throw new UnavailableError(`the upstream sent content for ${digest} that does not match it: ${error.message}`);
+      }
+      if (upstreamError && !(error instanceof RegistryError)) {
+        throw new UnavailableError(`the upstream failed while sending ${digest}: ${upstreamError.message}`);
+      }
+      throw error;
+    }
+    this.ctx.cached(repo.name, digest, 'blob');
+    this.ctx.logger.debug('blob cached from the upstream', { repository: repo.name, digest: digest.toString() });
+  }
+
+  private async isCached(repo: Repository, digest: Digest): Promise<boolean> {
+    try {
+      await repo.blobs.stat(digest);
+      return true;
+    } catch (error) {
+      if (error instanceof BlobUnknownError) return false;
+      throw error;
+    }
+  }
+
+  /** Links blob data stored for another repository once the upstream confirms `repo` has it too. */
+  private async linkStoredData(repo: Repository, digest: Digest): Promise<boolean> {
+    let size: number;
+    try {
+      const info = await this.ctx.driver.stat(pathFor({ kind: 'blobData', digest }));
+      if (info.isDir) return false;
+      size = info.size;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return false;
+      throw error;
+    }
+    const head = await this.ctx.upstream.headBlob(repo.name, digest);
+    if (!head) throw new BlobUnknownError(digest.toString());
+    if (head.size !== undefined && head.size !== size) return false;
+    await repo.blobs.link(digest);
+    this.ctx.cached(repo.name, digest, 'blob');
+    this.ctx.logger.debug('blob linked from another cached repository', { repository: repo.name, digest: digest.toString() });
+    return true;
+  }
+}

@@ -1,0 +1,5 @@
+export { ProxyCache, type ProxyCacheOptions } from './proxy-cache';
+export { ExpiryScheduler, SCHEDULER_STATE_PATH, type ExpiryEntry, type ExpirySchedulerOptions, type CachedKind } from './expiry-scheduler';
+export { UpstreamClient, MANIFEST_ACCEPT, type UpstreamTimeouts } from './upstream-client';
+export { parseChallenges, type Challenge } from './challenge';
+export { verifiedTee, ReaderGoneError } from './verified-tee';

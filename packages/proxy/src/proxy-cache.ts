@@ -1,0 +1,128 @@
+import {
+  BlobUnknownError,
+  DEFAULT_MAX_MANIFEST_BYTES,
+  ManifestUnknownError,
+  Registry,
+  type BlobDescriptor,
+  type Digest,
+  type ManifestReference,
+  type PassingBlob,
+  type PullThroughCache,
+  type StoredManifest,
+} from '@berth/registry';
+import type { Logger, StorageDriver } from '@berth/storage-driver';
+import { BlobCache } from './blob-cache';
+import { ExpiryScheduler, type CachedKind, type ExpiryEntry } from './expiry-scheduler';
+import { ManifestCache } from './manifest-cache';
+import { UpstreamClient, type UpstreamTimeouts } from './upstream-client';
+
+/** What `ProxyCache.start` needs; the cli builds it from the `proxy` section of config.yml. */
+export interface ProxyCacheOptions {
+  /** The registry's storage driver, already wrapped: the cache is an ordinary registry tree in it. */
+  readonly driver: StorageDriver;
+  /** `proxy.remoteurl`: the upstream's base URL (`https://registry-1.docker.io`); a path is kept as a prefix. */
+  readonly remoteUrl: string;
+  /** `proxy.username` / `proxy.password`: sent to the upstream (Basic) or to its token server. */
+  readonly username?: string;
+  readonly password?: string;
+  /** `proxy.ttl` in ms: cached content is removed this long after it was fetched; 0 keeps it. */
+  readonly ttlMs: number;
+  readonly logger: Logger;
+  /** Largest manifest cached, in bytes (default `DEFAULT_MAX_MANIFEST_BYTES`). */
+  readonly maxManifestBytes?: number;
+  readonly timeouts?: UpstreamTimeouts;
+  /** Tuning of the expiry scheduler (tests shorten these). */
+  readonly expiry?: { readonly saveIntervalMs?: number; readonly minSweepIntervalMs?: number };
+}
+
+/**
+ * The pull-through cache (`proxy.remoteurl`): a `PullThroughCache` for the API over the registry's
+ * own storage. Manifests and blobs missing from storage are fetched from the upstream, verified
+ * and stored while they stream (see `ManifestCache`, `BlobCache`); from then on the ordinary read
+ * path serves them. With a TTL, an `ExpiryScheduler` removes what was fetched once it is older than
+ * the TTL: the manifest's revision and the tags pointing at it, the blob's `_layers` link. Blob
+ * data is left for garbage collection, which removes data no repository links to.
+ */
+export class ProxyCache implements PullThroughCache {
+  private readonly registry: Registry;
+  private readonly upstream: UpstreamClient;
+  private readonly manifests: ManifestCache;
+  private readonly blobs: BlobCache;
+  private readonly scheduler: ExpiryScheduler | undefined;
+
+  private constructor(options: ProxyCacheOptions) {
+    const logger = options.logger;
+    // Its own Registry over the same storage: expiry must delete even when storage.delete is off.
+    this.registry = new Registry({ driver: options.driver, logger, deleteEnabled: true, maxManifestBytes: options.maxManifestBytes });
+    const credentials =
+      options.username || options.password ? { username: options.username ?? '', password: options.password ?? '' } : undefined;
+    this.upstream = new UpstreamClient({ remoteUrl: options.remoteUrl, credentials, timeouts: options.timeouts, logger });
+    if (options.ttlMs > 0) {
+      this.scheduler = new ExpiryScheduler({
+        driver: options.driver,
+        ttlMs: options.ttlMs,
+        logger,
+        onExpire: (entry) => this.expire(entry),
+        ...options.expiry,
+      });
+    }
+    const cached = (name: string, digest: Digest, kind: CachedKind): void => this.scheduler?.add(name, digest, kind);
+    const maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    this.manifests = new ManifestCache({ registry: this.registry, upstream: this.upstream, logger, maxManifestBytes, cached });
+    this.blobs = new BlobCache({ registry: this.registry, driver: options.driver, upstream: this.upstream, logger, cached });
+  }
+
+  /** Builds the cache and starts its expiry scheduler (reading the persisted schedule). */
+  static async start(options: ProxyCacheOptions): Promise<ProxyCache> {
+    const cache = new ProxyCache(options);
+    try {
+      await cache.scheduler?.start();
+    } catch (error) {
+      await cache.upstream.close().catch(() => undefined);
+      throw error;
+    }
+    options.logger.info('serving as a pull-through cache', { upstream: cache.upstream.origin, ttlMs: options.ttlMs });
+    return cache;
+  }
+
+  getManifest(name: string, reference: ManifestReference): Promise<StoredManifest> {
+    return this.manifests.get(name, reference);
+  }
+
+  statBlob(name: string, digest: Digest): Promise<BlobDescriptor> {
+    return this.blobs.stat(name, digest);
+  }
+
+  fetchBlob(name: string, digest: Digest, mode: 'stream' | 'store'): Promise<PassingBlob | undefined> {
+    return this.blobs.fetch(name, digest, mode);
+  }
+
+  /** What the expiry schedule holds now, earliest first (empty without a TTL). */
+  scheduled(): ExpiryEntry[] {
+    return this.scheduler?.list() ?? [];
+  }
+
+  /** Stops the scheduler (saving the schedule) and closes upstream connections. Call before closing the driver. */
+  async close(): Promise<void> {
+    await this.scheduler?.stop();
+    await this.upstream.close();
+  }
+
+  /**
+   * Removes expired content named `<repository>@<digest>`, in whichever form it is cached: the
+   * manifest revision with the tags pointing at it, and the `_layers` link.
+   */
+  private async expire(entry: ExpiryEntry): Promise<void> {
+    const repo = this.registry.repository(entry.name);
+    try {
+      await repo.manifests.delete({ digest: entry.digest });
+    } catch (error) {
+      if (!(error instanceof ManifestUnknownError)) throw error;
+    }
+    try {
+      await repo.blobs.delete(entry.digest);
+    } catch (error) {
+      if (!(error instanceof BlobUnknownError)) throw error;
+    }
+  }
+}

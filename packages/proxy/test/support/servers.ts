@@ -1,0 +1,102 @@
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, type AppOptions } from '@berth/api';
+import { createInMemoryDriver } from '@berth/driver-inmemory';
+import { silentLogger } from '@berth/logging';
+import { ProxyCache, type ProxyCacheOptions } from '@berth/proxy';
+import type { StorageDriver } from '@berth/storage-driver';
+
+/** One request a server received: method and path with query. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization?: string;
+}
+
+/** An HTTP server on loopback that records every request it receives. */
+export interface RunningServer {
+  readonly url: string;
+  readonly hostPort: string;
+  readonly requests: RecordedRequest[];
+  /** Requests whose method is `method` and whose path matches `path`. */
+  count(method: string, path: RegExp | string): number;
+  /** Closes the listener and cuts every connection. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Serves `handler` on a free loopback port. */
+export async function listen(handler: RequestListener): Promise<RunningServer> {
+  const requests: RecordedRequest[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    handler(req, res);
+  });
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
+    requests,
+    count: (method, path) =>
+      requests.filter((r) => r.method === method && (typeof path === 'string' ? r.url.split('?')[0] === path : path.test(r.url))).length,
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return stopped;
+    },
+  };
+}
+
+/** Options of a test Berth: deletes on, redirects off, a fixed secret. */
+export function berthOptions(driver: StorageDriver, overrides: Partial<AppOptions> = {}): AppOptions {
+  return {
+    driver,
+    logger: silentLogger(),
+    deleteEnabled: true,
+    readOnly: false,
+    redirect: false,
+    secret: 'proxy-test-secret',
+    relativeUrls: false,
+    catalogMaxEntries: 1000,
+    ...overrides,
+  };
+}
+
+/** A Berth (the real API over an in-memory driver) to act as the upstream. */
+export async function startUpstream(overrides: Partial<AppOptions> = {}): Promise<RunningServer & { driver: StorageDriver }> {
+  const driver = createInMemoryDriver();
+  const app = createApp(berthOptions(driver, overrides));
+  return { ...(await listen(app)), driver };
+}
+
+export interface RunningMirror extends RunningServer {
+  readonly driver: StorageDriver;
+  readonly cache: ProxyCache;
+}
+
+/**
+ * A Berth serving as a pull-through cache of `remoteUrl`: a `ProxyCache` over a driver (in-memory
+ * unless given) passed to the API as `pullThrough`. `stop` closes the cache too.
+ */
+export async function startMirror(
+  remoteUrl: string,
+  options: Partial<Omit<ProxyCacheOptions, 'remoteUrl'>> & { app?: Partial<AppOptions> } = {},
+): Promise<RunningMirror> {
+  const { app: appOverrides, ...cacheOverrides } = options;
+  const driver = options.driver ?? createInMemoryDriver();
+  const cache = await ProxyCache.start({ ttlMs: 0, logger: silentLogger(), ...cacheOverrides, driver, remoteUrl });
+  const running = await listen(createApp(berthOptions(driver, { pullThrough: cache, ...appOverrides })));
+  return {
+    ...running,
+    driver,
+    cache,
+    async stop() {
+      await running.stop();
+      await cache.close();
+    },
+  };
+}
