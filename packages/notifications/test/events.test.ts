@@ -184,12 +184,12 @@ describe('registry events delivered to a webhook', () => {
     }
   });
 
-  it('names the authenticated user as the actor (res.locals.user)', async () => {
+  it('names the authenticated user as the actor (res.locals.user, as the auth middleware sets it)', async () => {
     notifier = await startNotifier(spool.dir, [endpoint(receiver.url)]);
     const app = registryApp(notifier);
     // What an authentication middleware in front of the API leaves for it.
     const server = http.createServer((req, res) => {
-      (res as typeof res & { locals: unknown }).locals = { user: { name: 'alice' } };
+      (res as typeof res & { locals: unknown }).locals = { user: 'alice' };
       void app(req, res);
     });
     await request(server).post(`/v2/x/y/blobs/uploads/?digest=${sha256('by alice')}`).send(Buffer.from('by alice')).expect(201);
