@@ -9,12 +9,15 @@ import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-drive
 import { GracefulServer, type ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
 import { describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
+import { Operations } from './operations';
 import { createTlsServer, type TlsSetup } from './tls';
 
 /** A registry that is serving: its address, and how to stop it. */
 export interface RunningRegistry {
   /** As printed in "listening on …": `127.0.0.1:5000`, `[::]:5000` or `unix:/path`. */
   readonly address: string;
+  /** The debug server's address (`http.debug.addr`: health and metrics), when it runs. */
+  readonly debugAddress?: string;
   /**
    * Stops accepting connections, waits up to `http.draintimeout` for requests in flight (0, the
    * default, cuts them at once, as distribution does without a drain timeout), then closes the
@@ -65,14 +68,19 @@ export async function startRegistry(
   checked: Preflight = preflight(config),
 ): Promise<RunningRegistry> {
   const { target, tls } = checked;
+  const operations = new Operations(config, logger);
   const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
     logger: logger.child({ component: 'storage', driver: config.storage.driver }),
+    observe: operations.observeStorage,
   });
   let graceful: GracefulServer;
   let notifier: Notifier | undefined;
   try {
+    await operations.start(driver);
     notifier = await startNotifications(config, logger);
+    if (notifier) operations.metrics?.watchNotifications(notifier);
     const app = createApp({
+      ...operations.appOptions,
       driver,
       logger: logger.child({ component: 'api' }),
       deleteEnabled: config.storage.delete.enabled,
@@ -90,6 +98,7 @@ export async function startRegistry(
     graceful = new GracefulServer(createServerFor(tls, app));
     await listenOn(graceful.server, target);
   } catch (error) {
+    await operations.stop().catch(() => undefined);
     await notifier?.close({ abort: true }).catch(() => undefined);
     await driver.close?.().catch(() => undefined);
     throw error;
@@ -98,9 +107,11 @@ export async function startRegistry(
   let stopping: Promise<ShutdownResult> | undefined;
   return {
     address,
+    debugAddress: operations.debugAddress,
     stop() {
       stopping ??= (async () => {
         const result = await graceful.shutdown(config.http.draintimeout);
+        await operations.stop();
         // Requests have drained: no event comes after this; pending ones go to the spool.
         await notifier?.close();
         await driver.close?.();

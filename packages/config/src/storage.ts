@@ -137,6 +137,11 @@ function uploadPurgingOf(
     }
     result = { ...result, ...stripUndefined(given) };
   }
+  for (const k of ['age', 'interval'] as const) {
+    if (result.enabled && !(result[k] > 0)) {
+      throw new ConfigError(`storage.maintenance.uploadpurging.${k}`, 'must be a positive duration such as 24h while upload purging is enabled');
+    }
+  }
   if (maintenance.readonly.enabled && result.enabled) {
     ctx.warnings.push('storage.maintenance.readonly is enabled: upload purging is disabled');
     result.enabled = false;

@@ -1,0 +1,95 @@
+import type { AppOptions } from '@berth/api';
+import type { BerthConfig } from '@berth/config';
+import { UploadPurgeScheduler } from '@berth/registry';
+import type { DriverOperation, Logger, StorageDriver } from '@berth/storage-driver';
+import { startDebugServer, type RunningDebugServer } from './debug-server';
+import { HealthChecks, PeriodicCheck, storageDriverCheck } from './health';
+import { RegistryMetrics } from './metrics';
+
+/**
+ * What `serve` runs beside the API, from the configuration: Prometheus metrics
+ * (`http.debug.prometheus`), the storage health check (`health.storagedriver`), the debug server
+ * (`http.debug.addr`) and upload purging (`storage.maintenance.uploadpurging`, never in read-only
+ * mode). Create it before the driver (`observeStorage` goes into the driver's context), `start` it
+ * once the driver exists, spread `appOptions` into `createApp`, and `stop` it before closing the driver.
+ */
+export class Operations {
+  /** Set when `http.debug.prometheus.enabled` (metrics are only served by the debug server). */
+  readonly metrics: RegistryMetrics | undefined;
+  private readonly health = new HealthChecks();
+  private storageCheck: PeriodicCheck | undefined;
+  private purger: UploadPurgeScheduler | undefined;
+  private debugServer: RunningDebugServer | undefined;
+
+  constructor(
+    private readonly config: BerthConfig,
+    private readonly logger: Logger,
+  ) {
+    const debug = config.http.debug;
+    this.metrics = debug.addr !== '' && debug.prometheus.enabled ? new RegistryMetrics() : undefined;
+    if (debug.addr === '' && debug.prometheus.enabled) {
+      logger.warn('http.debug.prometheus.enabled has no effect without http.debug.addr: metrics are served by the debug server');
+    }
+  }
+
+  /** For `DriverContext.observe`, or undefined without metrics. */
+  get observeStorage(): ((operation: DriverOperation) => void) | undefined {
+    return this.metrics?.observeStorage;
+  }
+
+  /** The debug server's address once started (`127.0.0.1:5001`), or undefined when there is none. */
+  get debugAddress(): string | undefined {
+    return this.debugServer?.address;
+  }
+
+  /** The `createApp` options these operations decide. Valid after `start`. */
+  get appOptions(): Pick<AppOptions, 'accessLogDisabled' | 'observer' | 'storageHealthy'> {
+    const check = this.storageCheck;
+    return {
+      accessLogDisabled: this.config.log.accesslog.disabled,
+      observer: this.metrics?.requestObserver,
+      storageHealthy: check ? () => check.healthy : undefined,
+    };
+  }
+
+  /** Starts the health check, the debug server and the purge schedule for `driver`. */
+  async start(driver: StorageDriver): Promise<void> {
+    const { health, http, storage } = this.config;
+    if (health.storagedriver.enabled) {
+      const name = `storagedriver_${driver.name}`;
+      this.storageCheck = new PeriodicCheck(name, storageDriverCheck(driver), {
+        intervalMs: health.storagedriver.interval,
+        threshold: health.storagedriver.threshold,
+        logger: this.logger.child({ component: 'health' }),
+        onChange: (healthy) => this.metrics?.setHealth(name, healthy),
+      });
+      this.health.add(this.storageCheck);
+      this.health.start();
+    }
+    if (http.debug.addr !== '') {
+      const prometheus = this.metrics ? { path: http.debug.prometheus.path, metrics: this.metrics } : undefined;
+      this.debugServer = await startDebugServer(http.debug.addr, { health: this.health, prometheus, logger: this.logger });
+      // Not "listening on": that phrase names the registry's own address in the log.
+      this.logger.info(`debug server at ${this.debugServer.address}`, {
+        health: '/debug/health',
+        ...(prometheus ? { metrics: prometheus.path } : {}),
+      });
+    }
+    const purging = storage.maintenance.uploadpurging;
+    if (purging.enabled && !storage.maintenance.readonly.enabled) {
+      this.purger = new UploadPurgeScheduler(driver, {
+        ageMs: purging.age,
+        intervalMs: purging.interval,
+        dryRun: purging.dryrun,
+        logger: this.logger.child({ component: 'uploadpurging' }),
+        onRun: this.metrics?.recordPurge,
+      });
+      this.purger.start();
+    }
+  }
+
+  /** Stops the purge schedule (interrupting a run), the health check and the debug server. */
+  async stop(): Promise<void> {
+    await Promise.all([this.purger?.stop(), this.health.stop(), this.debugServer?.close()]);
+  }
+}
