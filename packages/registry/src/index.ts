@@ -23,3 +23,4 @@ export {
   type StaleUpload,
 } from './upload-purge';
 export { UploadPurgeScheduler, firstPurgeDelay, MAX_FIRST_PURGE_DELAY_MS, type UploadPurgeScheduleOptions } from './upload-purge-scheduler';
+export * from './gc';
