@@ -12,10 +12,21 @@ const { run } = require('./processes');
 
 const AB = '/usr/bin/ab';
 
+/**
+ * A fixed-time run discards the requests still in flight at the end; when an endpoint is so slow
+ * that fewer than 2 per connection completed, it is measured again by count instead (every
+ * connection completes 2 requests), so slow rows get a rate rather than nothing.
+ */
+const MIN_PER_CONNECTION = 2;
+
 async function withAutocannon(url, { method, headers, connections, durationSeconds, warmupSeconds }) {
-  const options = { url, method, headers, connections, duration: durationSeconds, timeout: 30 };
+  const options = { url, method, headers, connections, duration: durationSeconds, timeout: 60 };
   if (warmupSeconds > 0) options.warmup = { connections, duration: warmupSeconds };
-  const result = await autocannon(options);
+  let result = await autocannon(options);
+  if (result.requests.total < MIN_PER_CONNECTION * connections && result.non2xx + result.errors === 0) {
+    const { duration: _duration, warmup: _warmup, ...byCount } = options;
+    result = await autocannon({ ...byCount, amount: MIN_PER_CONNECTION * connections });
+  }
   const failures = result.non2xx + result.errors + result.timeouts;
   if (failures > 0 || result.requests.total === 0) {
     throw new Error(
@@ -25,8 +36,10 @@ async function withAutocannon(url, { method, headers, connections, durationSecon
   return { tool: 'autocannon', rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total };
 }
 
-function abArgs(url, { method, headers, connections }, seconds, csv) {
-  const args = ['-q', '-k', '-c', String(connections), '-t', String(seconds), '-n', '100000000', '-s', '30'];
+/** ab's arguments for a run of `seconds`, or of `count` requests when `seconds` is undefined. */
+function abArgs(url, { method, headers, connections }, seconds, csv, count) {
+  const limit = seconds === undefined ? ['-n', String(count)] : ['-t', String(seconds), '-n', '100000000'];
+  const args = ['-q', '-k', '-c', String(connections), ...limit, '-s', '60'];
   if (method === 'HEAD') args.push('-i');
   else if (method !== 'GET') throw new Error(`ab measures GET and HEAD only (not ${method})`);
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
@@ -39,11 +52,14 @@ async function withAb(url, settings) {
   try {
     if (settings.warmupSeconds > 0) await run(AB, abArgs(url, settings, Math.max(1, Math.round(settings.warmupSeconds))));
     const csv = join(dir, 'percentiles.csv');
-    const { stdout } = await run(AB, abArgs(url, settings, settings.durationSeconds, csv));
+    let { stdout } = await run(AB, abArgs(url, settings, settings.durationSeconds, csv));
     const field = (name) => {
       const match = stdout.match(new RegExp(`^${name}:\\s+([\\d.]+)`, 'm'));
       return match ? Number(match[1]) : 0;
     };
+    if (field('Complete requests') < MIN_PER_CONNECTION * settings.connections) {
+      ({ stdout } = await run(AB, abArgs(url, settings, undefined, csv, MIN_PER_CONNECTION * settings.connections)));
+    }
     const complete = field('Complete requests');
     const failures = field('Failed requests') + field('Non-2xx responses') + field('Write errors');
     if (failures > 0 || complete === 0) throw new Error(`ab ${settings.method} ${url}: ${complete} complete, ${failures} failed or non-2xx:\n${stdout}`);

@@ -86,7 +86,10 @@ async function startRegistry(product, storage, { cpuProfileDir } = {}) {
     const nodeArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
     proc = spawnLogged(process.execPath, [...nodeArgs, BERTH_BIN, 'serve', configPath], { logPath, env: cleanEnv(), cwd: REPO_ROOT });
   } else {
-    proc = spawnLogged(DOCKER_REGISTRY, ['serve', configPath], { logPath, env: cleanEnv(), cwd: dir });
+    // aws-sdk-go v1 panics at start-up when AWS_CA_BUNDLE is set together with distribution's own
+    // HTTP transport ("HTTPClient's transport unsupported type"); the gateway is plain HTTP anyway.
+    const { AWS_CA_BUNDLE: _unused, ...env } = cleanEnv();
+    proc = spawnLogged(DOCKER_REGISTRY, ['serve', configPath], { logPath, env, cwd: dir });
   }
   const hostPort = `127.0.0.1:${port}`;
   const url = `http://${hostPort}`;
