@@ -97,6 +97,11 @@ export class ProxyCache implements PullThroughCache {
     return this.blobs.fetch(name, digest, mode);
   }
 
+  /** Blob fetches from the upstream running now (each may serve several requests). */
+  get blobFetchesInFlight(): number {
+    return this.blobs.inFlight;
+  }
+
   /** What the expiry schedule holds now, earliest first (empty without a TTL). */
   scheduled(): ExpiryEntry[] {
     return this.scheduler?.list() ?? [];
