@@ -31,7 +31,7 @@ describe('a pull-through cache streams blobs in bounded memory', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-proxy-memory-'));
-    driver = await filesystemDriverFactory.create({ rootdirectory: dir });
+    driver = await filesystemDriverFactory.create({ rootdirectory: dir }, {});
     upstream = await listen((req, res) => {
       if (req.url !== `/v2/big/blob/blobs/${digest}`) {
         res.writeHead(404).end();
