@@ -38,10 +38,18 @@ class Scanner {
     return match[0];
   }
 
-  /** A quoted string (backslash escapes honoured) or a token; undefined when neither is here. */
+  /**
+   * A quoted string (backslash escapes honoured), or else everything up to the next comma or space
+   * (leniently: servers send unquoted URLs, which are not tokens); undefined when neither is here.
+   */
   value(): string | undefined {
     this.skip(/^\s+/);
-    if (this.text[this.pos] !== '"') return this.token();
+    if (this.text[this.pos] !== '"') {
+      const match = /^[^\s,]+/.exec(this.text.slice(this.pos));
+      if (!match) return undefined;
+      this.pos += match[0].length;
+      return match[0];
+    }
     let out = '';
     for (this.pos++; this.pos < this.text.length; this.pos++) {
       const c = this.text[this.pos];
