@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { cleanupAll, makeTempDir } from './helpers/processes';
 import { eventually, metricValue, parseExposition, startInProcess, type InProcessRegistry, type Sample } from './helpers/in-process';
@@ -191,5 +192,45 @@ describe('the debug server', () => {
     expect((await fetch(`${url}/metrics`)).status).toBe(404);
     await other.stop();
     await expect(fetch(`${url}/debug/health`)).rejects.toThrow();
+  });
+});
+
+describe('notification metrics', () => {
+  it('export the notifier’s counters per endpoint once events were delivered to a real receiver', async () => {
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = receiver.address() as AddressInfo;
+    const root = await makeTempDir('metrics-notify');
+    const registry = await startInProcess({
+      version: '0.1',
+      storage: { filesystem: { rootdirectory: root } },
+      http: { addr: '127.0.0.1:0', debug: { addr: '127.0.0.1:0', prometheus: { enabled: true } } },
+      notifications: { endpoints: [{ name: 'audit', url: `http://127.0.0.1:${port}/events`, timeout: '2s', backoff: '100ms' }] },
+    });
+    try {
+      const blob = Buffer.from('a blob worth an event');
+      expect((await fetch(`${registry.url}/v2/app/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status).toBe(201);
+      await eventually('the event to be delivered', async () => {
+        const samples = (await scrape(registry)).samples;
+        return metricValue(samples, 'registry_notifications_delivered_total', { endpoint: 'audit' }) === 1;
+      });
+      const { samples } = await scrape(registry);
+      expect(metricValue(samples, 'registry_notifications_events_total', { endpoint: 'audit' })).toBe(1);
+      expect(metricValue(samples, 'registry_notifications_status_total', { endpoint: 'audit', code: '200' })).toBe(1);
+      expect(metricValue(samples, 'registry_notifications_pending', { endpoint: 'audit' })).toBe(0);
+      expect(metricValue(samples, 'registry_notifications_failures_total', { endpoint: 'audit' })).toBe(0);
+      expect(received.join('')).toContain(sha256(blob));
+    } finally {
+      await registry.stop();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });
