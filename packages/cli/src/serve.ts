@@ -5,6 +5,7 @@ import { createApp } from '@berth/api';
 import { redactConfig, type BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { createNotifier, type Notifier } from '@berth/notifications';
+import { ProxyCache } from '@berth/proxy';
 import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer, type ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
@@ -56,6 +57,19 @@ async function startNotifications(config: BerthConfig, logger: Logger): Promise<
   }
 }
 
+/** The pull-through cache `proxy.remoteurl` asks for (its expiry schedule loaded), or undefined. */
+async function startPullThrough(config: BerthConfig, driver: StorageDriver, logger: Logger): Promise<ProxyCache | undefined> {
+  if (config.proxy.remoteurl === '') return undefined;
+  return ProxyCache.start({
+    driver,
+    remoteUrl: config.proxy.remoteurl,
+    username: config.proxy.username,
+    password: config.proxy.password,
+    ttlMs: config.proxy.ttl,
+    logger: logger.child({ component: 'proxy' }),
+  });
+}
+
 /**
  * Composition root: creates the storage driver named by the configuration, the HTTP application
  * on top of it, and starts listening on `http.addr`. On failure after the driver was created the
@@ -75,10 +89,12 @@ export async function startRegistry(
   });
   let graceful: GracefulServer;
   let notifier: Notifier | undefined;
+  let pullThrough: ProxyCache | undefined;
   try {
     await operations.start(driver);
     notifier = await startNotifications(config, logger);
     if (notifier) operations.metrics?.watchNotifications(notifier);
+    pullThrough = await startPullThrough(config, driver, logger);
     const app = createApp({
       ...operations.appOptions,
       driver,
@@ -94,12 +110,14 @@ export async function startRegistry(
       catalogMaxEntries: config.catalog.maxentries,
       auth: checked.auth,
       events: notifier,
+      pullThrough,
     });
     graceful = new GracefulServer(createServerFor(tls, app));
     await listenOn(graceful.server, target);
   } catch (error) {
     await operations.stop().catch(() => undefined);
     await notifier?.close({ abort: true }).catch(() => undefined);
+    await pullThrough?.close().catch(() => undefined);
     await driver.close?.().catch(() => undefined);
     throw error;
   }
@@ -114,6 +132,8 @@ export async function startRegistry(
         await operations.stop();
         // Requests have drained: no event comes after this; pending ones go to the spool.
         await notifier?.close();
+        // Saves the expiry schedule: before the driver goes.
+        await pullThrough?.close();
         await driver.close?.();
         return result;
       })();
