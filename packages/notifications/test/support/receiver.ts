@@ -21,6 +21,8 @@ export class Receiver {
   readonly envelopes: ReceivedEnvelope[] = [];
   /** Every request, answered or not. */
   requests = 0;
+  /** When each request arrived (`performance.now()`). */
+  readonly arrivals: number[] = [];
   mode: ReceiverMode = 200;
   private waiters: (() => void)[] = [];
 
@@ -87,6 +89,7 @@ export class Receiver {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.requests++;
+    this.arrivals.push(performance.now());
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
