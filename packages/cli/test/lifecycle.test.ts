@@ -26,11 +26,20 @@ function get(port: number, path: string, agent?: Agent): Promise<{ status: numbe
   });
 }
 
+/** Resolves once the server is handling `count` requests (a fixed sleep races a busy machine). */
+async function untilInFlight(graceful: GracefulServer, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (graceful.inFlightCount < count) {
+    if (Date.now() > deadline) throw new Error(`never saw ${count} request(s) in flight`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('GracefulServer', () => {
   it('lets an in-flight request finish within the drain timeout, then resolves', async () => {
     const { graceful, port } = await startServer();
     const inFlight = get(port, '/slow?ms=300');
-    await new Promise((r) => setTimeout(r, 50));
+    await untilInFlight(graceful, 1);
     const result = await graceful.shutdown(5_000);
     await expect(inFlight).resolves.toMatchObject({ status: 200, body: 'done' });
     expect(result.forced).toBe(false);
@@ -41,7 +50,7 @@ describe('GracefulServer', () => {
   it('cuts a request still running at the deadline', async () => {
     const { graceful, port } = await startServer();
     const inFlight = get(port, '/slow?ms=10000');
-    await new Promise((r) => setTimeout(r, 50));
+    await untilInFlight(graceful, 1);
     const result = await graceful.shutdown(200);
     await expect(inFlight).rejects.toThrow(/socket hang up|ECONNRESET/);
     expect(result.forced).toBe(true);
@@ -64,7 +73,7 @@ describe('GracefulServer', () => {
     const { graceful, port } = await startServer();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const first = get(port, '/slow?ms=200', agent);
-    await new Promise((r) => setTimeout(r, 50));
+    await untilInFlight(graceful, 1);
     expect(graceful.inFlightCount).toBe(1);
     const shutdown = graceful.shutdown(5_000);
     expect(graceful.isDraining).toBe(true);
@@ -77,7 +86,7 @@ describe('GracefulServer', () => {
   it('forceNow ends a pending shutdown before its deadline (a second signal)', async () => {
     const { graceful, port } = await startServer();
     const inFlight = get(port, '/slow?ms=10000');
-    await new Promise((r) => setTimeout(r, 50));
+    await untilInFlight(graceful, 1);
     const shutdown = graceful.shutdown(60_000);
     expect(graceful.shutdown(60_000)).toBe(shutdown);
     graceful.forceNow();
