@@ -196,6 +196,29 @@ describe('a pull-through cache of another Berth', () => {
     expect(upstream.count('HEAD', '/v2/library/alpine/manifests/3.20')).toBe(1);
   });
 
+  it("ignores containerd's ?ns= parameter on mirror requests", async () => {
+    const image = makeImage([321]);
+    await pushImage(upstream.url, 'library/busybox', 'latest', image);
+    const pulled = await call('GET', `${mirror.url}/v2/library/busybox/manifests/latest?ns=docker.io`);
+    expect(pulled.body.equals(image.manifest)).toBe(true);
+    const blob = await call('GET', `${mirror.url}${blobPath('library/busybox', image.layers[0]!.digest)}?ns=docker.io`);
+    expect(blob.body.equals(image.layers[0]!.bytes)).toBe(true);
+  });
+
+  it('reaches an upstream whose remoteurl carries a path prefix', async () => {
+    const prefixed = await startUpstream({ prefix: '/hub' });
+    const behind = await startMirror(`${prefixed.url}/hub/`);
+    try {
+      const image = makeImage([654]);
+      await pushImage(`${prefixed.url}/hub`, 'prefixed/app', 'v1', image);
+      expect((await call('GET', `${behind.url}/v2/prefixed/app/manifests/v1`)).body.equals(image.manifest)).toBe(true);
+      expect(prefixed.count('HEAD', '/hub/v2/prefixed/app/manifests/v1')).toBe(1);
+    } finally {
+      await behind.stop();
+      await prefixed.stop();
+    }
+  });
+
   it('refuses pushes and deletes with 405 UNSUPPORTED, and stores nothing', async () => {
     const image = makeImage([100]);
     await pushImage(upstream.url, 'ro/app', 'v1', image);
