@@ -16,7 +16,7 @@ import { PathNotFoundError, type Logger, type StorageDriver } from '@berth/stora
 import type { CachedKind } from './expiry-scheduler';
 import { Flights } from './single-flight';
 import type { UpstreamClient } from './upstream-client';
-import { verifiedTee } from './verified-tee';
+import { ReaderGoneError, verifiedTee } from './verified-tee';
 
 /** What the blob side of the cache needs from its owner. */
 export interface BlobCacheContext {
@@ -102,11 +102,12 @@ export class BlobCache {
     } catch (error) {
       await repo.uploads.cancel(session.id).catch(() => undefined);
       if (!body.destroyed) body.destroy();
-      this.ctx.logger.warn('a blob from the upstream was not cached', {
-        repository: repo.name,
-        digest: digest.toString(),
-        error: (error as Error).message,
-      });
+      const details = { repository: repo.name, digest: digest.toString(), error: (upstreamError ?? (error as Error)).message };
+      if (upstreamError instanceof ReaderGoneError) {
+        this.ctx.logger.info('the client went away before the end of a blob from the upstream: not cached', details);
+        throw upstreamError;
+      }
+      this.ctx.logger.warn('a blob from the upstream was not cached', details);
       if (error instanceof DigestInvalidError || error instanceof SizeInvalidError) {
         throw new UnavailableError(`the upstream sent content for ${digest} that does not match it: ${error.message}`);
       }

@@ -143,9 +143,9 @@ export class UpstreamClient {
     return { size: contentLength(response.headers), body: response.body };
   }
 
-  /** Releases the connections. */
+  /** Releases the connections, cutting requests still running (called once the server drained). */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 
   /** True for 200; false for an absent answer; throws `UnavailableError` for the rest. */
