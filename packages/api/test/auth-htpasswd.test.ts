@@ -171,4 +171,13 @@ describe('htpasswd authentication', () => {
     await request(registry).get('/v2/app/nothing/here').expect(401);
     await request(registry).get('/v2/app/nothing/here').set('Authorization', basic('alice', 'pw')).expect(404);
   });
+
+  it('checks the API under http.prefix, and leaves the unprefixed paths alone', async () => {
+    const path = await htpasswd([line('alice', 'pw')]);
+    const registry = createApp(appOptions(createInMemoryDriver(), { prefix: '/reg/', auth: createAuthenticator({ type: 'htpasswd', realm: 'r', path }) }));
+    expect((await request(registry).get('/reg/v2/').expect(401)).headers['www-authenticate']).toBe('Basic realm="r"');
+    await request(registry).post('/reg/v2/app/blobs/uploads/').expect(401);
+    await request(registry).post('/reg/v2/app/blobs/uploads/').set('Authorization', basic('alice', 'pw')).expect(202);
+    await request(registry).get('/v2/').expect(404);
+  });
 });

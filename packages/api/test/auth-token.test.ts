@@ -104,6 +104,14 @@ describeToken('token authentication', () => {
     }
   });
 
+  it('stops accepting a token it verified before once the token expires (leeway included)', async () => {
+    const registry = app();
+    const token = await server.sign('x5c', claims([pull('app')], { exp: now() - 59 }));
+    await request(registry).get('/v2/app/manifests/v1').set('Authorization', `Bearer ${token}`).expect(404);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await request(registry).get('/v2/app/manifests/v1').set('Authorization', `Bearer ${token}`).expect(401);
+  });
+
   it('refuses a malformed token, and a token whose alg is not in signingalgorithms', async () => {
     const res = await request(app()).get('/v2/').set('Authorization', 'Bearer not.a-token').expect(401);
     expect(res.headers['www-authenticate']).toBe(challenge(',error="invalid_token"'));

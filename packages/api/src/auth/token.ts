@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '@berth/storage-driver';
 import { quoted, scopeParam } from './access';
@@ -8,6 +9,9 @@ import { AuthSetupError } from './types';
 
 /** Clock skew allowed on `exp` and `nbf` (distribution's `Leeway`). */
 export const LEEWAY_SECONDS = 60;
+/** A verified token is trusted again without verification for at most this long (and never past its `exp`). */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 1024;
 
 /** The `access` claim: what the token server granted, per resource. */
 interface GrantedAccess {
@@ -47,6 +51,8 @@ export class TokenAuthenticator implements Authenticator {
   readonly warnings: readonly string[] = [];
   private readonly trust: TrustStore;
   private readonly algorithms: readonly string[];
+  /** SHA-256 of a token → what it established, until `until` (ms). */
+  private readonly verified = new Map<string, { identity: Identity; until: number }>();
 
   constructor(private readonly options: TokenOptions) {
     this.anonymousPull = options.anonymousPull ?? false;
@@ -59,16 +65,40 @@ export class TokenAuthenticator implements Authenticator {
   async authenticate(req: IncomingMessage, _logger: Logger): Promise<AuthResult> {
     const token = bearerToken(req);
     if (token === undefined) return { kind: 'anonymous' };
+    const key = createHash('sha256').update(token).digest('base64');
+    const now = Date.now();
+    const remembered = this.verified.get(key);
+    if (remembered && remembered.until > now) return { kind: 'authenticated', identity: remembered.identity };
     try {
-      return { kind: 'authenticated', identity: this.verify(token) };
+      const { identity, exp } = this.check(token, now);
+      this.remember(key, identity, Math.min(now + VERIFIED_TTL_MS, (exp + LEEWAY_SECONDS) * 1000));
+      return { kind: 'authenticated', identity };
     } catch (error) {
       if (error instanceof InvalidTokenError) return { kind: 'rejected', reason: error.message };
       throw error;
     }
   }
 
+  /**
+   * Verifying a token (signature, x5c chain, claims) costs about 0.1–0.6 ms; a verified one is
+   * remembered, by its SHA-256, until it expires (leeway included) but at most `VERIFIED_TTL_MS`,
+   * so the many requests of one pull or push verify it once. Refused tokens are not remembered.
+   */
+  private remember(key: string, identity: Identity, until: number): void {
+    this.verified.delete(key);
+    this.verified.set(key, { identity, until });
+    for (const oldest of this.verified.keys()) {
+      if (this.verified.size <= VERIFIED_MAX) break;
+      this.verified.delete(oldest);
+    }
+  }
+
   /** The identity a token establishes; `InvalidTokenError` when it must be refused. */
   verify(token: string, now = Date.now()): Identity {
+    return this.check(token, now).identity;
+  }
+
+  private check(token: string, now: number): { identity: Identity; exp: number } {
     const jws = parseJws(token, this.algorithms);
     const key = this.trust.signingKey(jws.header, now);
     if (!verifySignature(jws.header.alg as string, key, jws.signingInput, jws.signature)) throw new InvalidTokenError('the signature does not verify');
@@ -82,11 +112,12 @@ export class TokenAuthenticator implements Authenticator {
     const nbf = typeof claims.nbf === 'number' ? claims.nbf : 0;
     if (seconds < nbf - LEEWAY_SECONDS) throw new InvalidTokenError(`token not valid before ${new Date(nbf * 1000).toISOString()}`);
     const granted = grantedAccess(claims.access);
-    return {
+    const identity: Identity = {
       user: typeof claims.sub === 'string' ? claims.sub : '',
       allows: (access: Access) =>
         granted.some((g) => g.type === access.type && g.name === access.name && (g.actions.includes(access.action) || g.actions.includes('*'))),
     };
+    return { identity, exp };
   }
 
   /** `Bearer realm="…",service="…"[,scope="…"][,error="…"]`, as distribution writes it. */
