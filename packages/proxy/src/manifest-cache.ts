@@ -62,7 +62,10 @@ export class ManifestCache {
       }
     }
     const digest = head.digest;
-    return this.fetchOnce(repo, digest ? digest.toString() : `tag:${tag}`, () => this.fetch(repo, digest, tag));
+    const manifest = await this.fetchOnce(repo, digest ? digest.toString() : `tag:${tag}`, () => this.fetch(repo, digest, tag));
+    // The fetch that stored it may have run for another tag naming the same digest.
+    await this.pointTag(repo, tag, manifest.digest);
+    return manifest;
   }
 
   private async cachedTag(repo: Repository, tag: string, cause: UnavailableError): Promise<StoredManifest> {

@@ -170,6 +170,16 @@ describe('a pull-through cache of another Berth', () => {
     expect(upstream.count('GET', `/v2/busy/manifest/manifests/${image.digest}`)).toBe(1);
   });
 
+  it('points every tag asked for at once at the one manifest fetched for them', async () => {
+    const image = makeImage([10]);
+    await pushImage(upstream.url, 'busy/tags', 'latest', image);
+    await pushImage(upstream.url, 'busy/tags', '1.0', image);
+    const responses = await Promise.all(['latest', '1.0', 'latest', '1.0'].map((tag) => call('GET', `${mirror.url}/v2/busy/tags/manifests/${tag}`)));
+    for (const response of responses) expect(response.body.equals(image.manifest)).toBe(true);
+    expect(upstream.count('GET', `/v2/busy/tags/manifests/${image.digest}`)).toBe(1);
+    for (const tag of ['latest', '1.0']) expect(await readLink(mirror.driver, { kind: 'tagCurrentLink', name: 'busy/tags', tag })).toBe(image.digest);
+  });
+
   it('links a blob already cached for another repository after an upstream HEAD, without downloading it again', async () => {
     const image = makeImage([300_000]);
     await pushImage(upstream.url, 'one/app', 'v1', image);
