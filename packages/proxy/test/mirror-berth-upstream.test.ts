@@ -1,6 +1,8 @@
+import { createApp } from '@berth/api';
+import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { Digest } from '@berth/registry';
 import { call, makeImage, pushImage, sha256, OCI_MANIFEST } from './support/images';
-import { startMirror, startUpstream, type RunningMirror, type RunningServer } from './support/servers';
+import { berthOptions, listen, startMirror, startUpstream, type RunningMirror, type RunningServer } from './support/servers';
 import { blobState, readLink, uploadSessions } from './support/storage';
 
 /**
@@ -171,13 +173,25 @@ describe('a pull-through cache of another Berth', () => {
   });
 
   it('points every tag asked for at once at the one manifest fetched for them', async () => {
-    const image = makeImage([10]);
-    await pushImage(upstream.url, 'busy/tags', 'latest', image);
-    await pushImage(upstream.url, 'busy/tags', '1.0', image);
-    const responses = await Promise.all(['latest', '1.0', 'latest', '1.0'].map((tag) => call('GET', `${mirror.url}/v2/busy/tags/manifests/${tag}`)));
-    for (const response of responses) expect(response.body.equals(image.manifest)).toBe(true);
-    expect(upstream.count('GET', `/v2/busy/tags/manifests/${image.digest}`)).toBe(1);
-    for (const tag of ['latest', '1.0']) expect(await readLink(mirror.driver, { kind: 'tagCurrentLink', name: 'busy/tags', tag })).toBe(image.digest);
+    // An upstream slow to serve manifests by digest: every HEAD is answered while the one GET runs.
+    const app = createApp(berthOptions(createInMemoryDriver()));
+    const slow = await listen((req, res) => {
+      if (req.method === 'GET' && /\/manifests\/sha256:/.test(req.url ?? '')) setTimeout(() => app(req, res), 300);
+      else app(req, res);
+    });
+    const behind = await startMirror(slow.url);
+    try {
+      const image = makeImage([10]);
+      await pushImage(slow.url, 'busy/tags', 'latest', image);
+      await pushImage(slow.url, 'busy/tags', '1.0', image);
+      const responses = await Promise.all(['latest', '1.0', 'latest', '1.0'].map((tag) => call('GET', `${behind.url}/v2/busy/tags/manifests/${tag}`)));
+      for (const response of responses) expect(response.body.equals(image.manifest)).toBe(true);
+      expect(slow.count('GET', `/v2/busy/tags/manifests/${image.digest}`)).toBe(1);
+      for (const tag of ['latest', '1.0']) expect(await readLink(behind.driver, { kind: 'tagCurrentLink', name: 'busy/tags', tag })).toBe(image.digest);
+    } finally {
+      await behind.stop();
+      await slow.stop();
+    }
   });
 
   it('links a blob already cached for another repository after an upstream HEAD, without downloading it again', async () => {
