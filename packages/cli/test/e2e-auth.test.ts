@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { libtrustKeyId } from '../../api/src/auth/trust';
 import { ISSUER, OPENSSL, SERVICE, makeTokenFixture, startTokenServer, type TokenServer } from '../../api/test/auth-support/token-fixture';
-import { startBerth, testConfig, type RunningBerth } from './helpers/berth';
+import { runBerth, startBerth, testConfig, writeConfig, type RunningBerth } from './helpers/berth';
 import { expectPulledLayout } from './helpers/compare';
 import { buildOciLayout, imageDigests, indexDigests, type LayoutFixture } from './helpers/oci-layout';
 import { cleanupAll, makeTempDir } from './helpers/processes';
@@ -31,6 +31,19 @@ async function expectPull(reference: string, creds?: string): Promise<void> {
   await skopeoCopy(reference, `oci:${out}:pulled`, { src: creds });
   await expectPulledLayout(out, fixture.dir, imageDigests(fixture.single), 'pulled', fixture.single.manifest.digest);
 }
+
+describe('berth config check with auth.htpasswd', () => {
+  it('warns about lines without a bcrypt hash, and fails with one line naming the key when the file is missing', async () => {
+    const dir = await makeTempDir('htpasswd');
+    const htpasswd = join(dir, 'htpasswd');
+    await writeFile(htpasswd, `${htpasswdLine('alice', 'pw')}md5user:$apr1$abcdefgh$0123456789abcdefghijkl\n`);
+    const ok = await runBerth(['config', 'check', await writeConfig({ ...testConfig({ inmemory: {} }), auth: { htpasswd: { realm: 'r', path: htpasswd } } })]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toBe(`warning: ${htpasswd}:2: user "md5user" does not have a bcrypt hash (only bcrypt is supported, htpasswd -B); ignored\n`);
+    const missing = await runBerth(['config', 'check', await writeConfig({ ...testConfig({ inmemory: {} }), auth: { htpasswd: { realm: 'r', path: join(dir, 'nope') } } })]);
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^[^\n]*auth\.htpasswd\.path: cannot read the htpasswd file [^\n]*no such file[^\n]*\n$/) });
+  });
+});
 
 describe('berth serve with auth.htpasswd, with skopeo', () => {
   let berth: RunningBerth;
