@@ -37,8 +37,10 @@ async function recoverRun(storage: Storage, runId: string): Promise<void> {
     const plan = decodePlan(planContent);
     const decisionContent = await storage.getContent(decisionPath(runId));
     const decision = decisionContent === undefined ? undefined : decodeDecision(decisionContent);
-    const keepBlob = (digest: string): boolean => !decision || decision.rescuedBlobs.includes(digest);
-    const keepRevision = (key: string): boolean => !decision || decision.rescuedRevisions.includes(key);
+    const rescuedBlobs = new Set(decision?.rescuedBlobs);
+    const rescuedRevisions = new Set(decision?.rescuedRevisions);
+    const keepBlob = (digest: string): boolean => !decision || rescuedBlobs.has(digest);
+    const keepRevision = (key: string): boolean => !decision || rescuedRevisions.has(key);
     for (const candidate of plan.blobs) {
       if (keepBlob(candidate.digest.toString())) await restoreBlob(ctx, { candidate, unlinked: [...candidate.links], moved: true });
     }
