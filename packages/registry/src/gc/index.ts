@@ -8,3 +8,4 @@ export {
 export { formatBytes, summarizeReport, type CollectedBlob, type CollectedManifest, type GarbageCollectReport } from './report';
 export { GC_ROOT } from './layout';
 export { manifestReferences, type ManifestRefs } from './manifest-refs';
+export { GcScheduler, type GcScheduleOptions } from './scheduler';
