@@ -87,6 +87,14 @@ export const STORAGE_META: Readonly<Record<string, StructShape>> = {
     readonly: struct({ enabled: field(bool(), { default: false }) }),
   }),
   tag: struct({ concurrencylimit: field(int(0), { default: 0 }) }),
+  // Berth: online garbage collection (docs/garbage-collection.md); validated in storage.ts.
+  gc: struct({
+    graceperiod: field(duration(), { default: '1h' }),
+    settle: field(duration(), { default: '10s' }),
+    interval: field(duration(), { default: '0s' }),
+    deleteuntagged: field(bool(), { default: false }),
+    dryrun: field(bool(), { default: false }),
+  }),
 };
 
 /** The authentication schemes distribution knows, with their parameters. */

@@ -56,7 +56,20 @@ export function resolveStorage(raw: RawNode | undefined, drivers: DriverRegistry
       readonly: meta.maintenance.readonly,
     },
     tag: { concurrencylimit: meta.tag.concurrencylimit > 0 ? meta.tag.concurrencylimit : availableParallelism() },
+    gc: gcOf(meta.gc, meta.maintenance.readonly.enabled, ctx),
   };
+}
+
+/** `storage.gc`: durations may not be negative; read-only mode turns the schedule off (with a warning). */
+function gcOf(gc: StorageConfig['gc'], readOnly: boolean, ctx: NormalizeContext): StorageConfig['gc'] {
+  for (const key of ['graceperiod', 'settle', 'interval'] as const) {
+    if (!(gc[key] >= 0)) throw new ConfigError(`storage.gc.${key}`, `must not be negative, got ${gc[key]} ms`);
+  }
+  if (readOnly && gc.interval > 0) {
+    ctx.warnings.push('storage.maintenance.readonly is enabled: scheduled garbage collection (storage.gc.interval) is disabled');
+    return { ...gc, interval: 0 };
+  }
+  return { ...gc };
 }
 
 interface MetaSections {
@@ -68,6 +81,7 @@ interface MetaSections {
     readonly: { enabled: boolean };
   };
   tag: { concurrencylimit: number };
+  gc: StorageConfig['gc'];
 }
 
 function driverParameters(raw: RawNode | undefined, driver: string): Record<string, unknown> {

@@ -34,6 +34,22 @@ export interface StorageConfig {
   };
   /** 0 in the file means "the number of CPUs" (distribution: GOMAXPROCS); resolved here. */
   readonly tag: { readonly concurrencylimit: number };
+  /** Berth: garbage collection (`berth garbage-collect` and the schedule in `serve`). */
+  readonly gc: GcConfig;
+}
+
+/** `storage.gc` (Berth only; docs/garbage-collection.md). */
+export interface GcConfig {
+  /** Unreferenced blobs (and untagged manifests) younger than this are kept; 0 keeps none. Default 1h. */
+  readonly graceperiod: Milliseconds;
+  /** Wait between setting content aside and the re-check for concurrent pushes. Default 10s. */
+  readonly settle: Milliseconds;
+  /** Scheduled collection in `serve`: the pause between runs; 0 (the default) is off. Forced to 0 in read-only mode. */
+  readonly interval: Milliseconds;
+  /** Scheduled runs also delete untagged manifests nothing kept needs. */
+  readonly deleteuntagged: boolean;
+  /** Scheduled runs only report what they would delete. */
+  readonly dryrun: boolean;
 }
 
 export interface TlsConfig {

@@ -20,6 +20,7 @@ describe('defaults', () => {
         readonly: { enabled: false },
       },
       tag: { concurrencylimit: expect.any(Number) },
+      gc: { graceperiod: 3600_000, settle: 10_000, interval: 0, deleteuntagged: false, dryrun: false },
     });
     expect(config.storage.tag.concurrencylimit).toBeGreaterThan(0);
     expect(config.http).toMatchObject({
