@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { runConfigCheck, runConfigPrint } from './config-commands';
+import { parseGracePeriod, runGarbageCollect, type GarbageCollectFlags } from './gc';
 import { isConfigurationError } from './load';
 import { runServe } from './serve';
 
@@ -59,6 +60,17 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .description('print the effective configuration as YAML, secrets redacted')
     .argument('[config]', 'path to config.yml')
     .action((config: string | undefined) => exitWith(() => runConfigPrint(config, env)));
+
+  program
+    .command('garbage-collect')
+    .description(
+      'delete blobs no manifest references (and with --delete-untagged, untagged manifests nothing kept needs) while the registry keeps serving; config resolved like serve',
+    )
+    .argument('[config]', 'path to config.yml')
+    .option('-d, --dry-run', 'only list what would be deleted; storage is not written')
+    .option('-m, --delete-untagged', 'also delete untagged manifests that no kept index or subject needs')
+    .option('--grace-period <duration>', 'keep unreferenced content younger than this (Go duration; default storage.gc.graceperiod, 1h)', parseGracePeriod)
+    .action((config: string | undefined, flags: GarbageCollectFlags) => exitWith(() => runGarbageCollect(config, flags, env)));
 
   return program;
 }

@@ -7,6 +7,7 @@ import { createLogger } from '@berth/logging';
 import { createNotifier, type Notifier } from '@berth/notifications';
 import { ProxyCache } from '@berth/proxy';
 import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
+import { startGcSchedule } from './gc-schedule';
 import { GracefulServer, type ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
 import { describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
@@ -121,6 +122,7 @@ export async function startRegistry(
     await driver.close?.().catch(() => undefined);
     throw error;
   }
+  const gcSchedule = startGcSchedule(config, driver, logger);
   const address = formatAddress(graceful.server.address());
   let stopping: Promise<ShutdownResult> | undefined;
   return {
@@ -129,6 +131,8 @@ export async function startRegistry(
     stop() {
       stopping ??= (async () => {
         const result = await graceful.shutdown(config.http.draintimeout);
+        // A collection in progress puts back what it holds before the driver closes.
+        await gcSchedule?.stop();
         await operations.stop();
         // Requests have drained: no event comes after this; pending ones go to the spool.
         await notifier?.close();

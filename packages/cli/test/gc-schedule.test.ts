@@ -1,0 +1,51 @@
+import { loadConfig } from '@berth/config';
+import { createDriverRegistry } from '@berth/cli';
+import { deleteManifest, makeImage, pushImage, sha256 } from './gc-client';
+import { startInProcess, type InProcessRegistry } from './helpers/in-process';
+
+/** `storage.gc.interval` in `berth serve`: collections on a schedule, never in read-only mode. */
+
+function config(storage: Record<string, unknown>): Record<string, unknown> {
+  return { version: '0.1', log: { level: 'info' }, storage, http: { addr: '127.0.0.1:0', secret: 'gc-schedule' } };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('scheduled garbage collection in serve', () => {
+  let registry: InProcessRegistry | undefined;
+  afterEach(async () => {
+    await registry?.stop();
+    registry = undefined;
+  });
+
+  it('collects what a deleted image left and logs one summary line per run', async () => {
+    registry = await startInProcess(
+      config({ inmemory: {}, delete: { enabled: true }, gc: { interval: '100ms', graceperiod: '0s', settle: '0s' } }),
+    );
+    const image = makeImage([Buffer.from('scheduled layer')], 'scheduled');
+    await pushImage(registry.url, 'app', 'v1', image, 1);
+    await deleteManifest(registry.url, 'app', image.digest);
+
+    const lines = registry.logger.lines;
+    await until(() => lines.some((l) => l.level === 'info' && /^garbage collection: .*deleted 3 blobs/.test(l.message)));
+    expect(lines.find((l) => l.message === 'garbage collection scheduled')?.fields).toMatchObject({ intervalMs: 100, gracePeriodMs: 0 });
+    const head = await fetch(`${registry.url}/v2/app/blobs/${sha256(image.layers[0]!)}`, { method: 'HEAD' });
+    expect(head.status).toBe(404);
+  });
+
+  it('does not collect in read-only mode, and says so', async () => {
+    const readOnly = config({ inmemory: {}, gc: { interval: '50ms', graceperiod: '0s' }, maintenance: { readonly: { enabled: true } } });
+    const loaded = loadConfig({ yamlText: JSON.stringify(readOnly), env: {}, drivers: createDriverRegistry() });
+    expect(loaded.storage.gc.interval).toBe(0);
+    expect(loaded.warnings).toContain('storage.maintenance.readonly is enabled: scheduled garbage collection (storage.gc.interval) is disabled');
+    registry = await startInProcess(readOnly);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(registry.logger.lines.some((l) => l.message.startsWith('garbage collection'))).toBe(false);
+  });
+});
