@@ -2,7 +2,7 @@ import { parseGoDurationNs } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { collectGarbage, formatBytes, summarizeReport, type GarbageCollectReport } from '@berth/registry';
 import { InvalidArgumentError } from 'commander';
-import { describeSource, loadEffectiveConfig, preflight } from './load';
+import { describeSource, loadEffectiveConfig } from './load';
 
 /** The options of `berth garbage-collect`. */
 export interface GarbageCollectFlags {
@@ -40,7 +40,8 @@ function dryRunList(report: GarbageCollectReport): string {
 export async function runGarbageCollect(argument: string | undefined, flags: GarbageCollectFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const { config, source, drivers } = loadEffectiveConfig(argument, env);
   const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: config.log.fields });
-  for (const warning of preflight(config).warnings) logger.warn(warning);
+  // Only what concerns storage: the HTTP side (listen address, TLS files, secret) is not used here.
+  for (const warning of config.warnings) if (/\bstorage\b/.test(warning)) logger.warn(warning);
   const gc = config.storage.gc;
   const gracePeriodMs = flags.gracePeriod ?? gc.graceperiod;
   logger.debug('garbage collection starting', { source: describeSource(source), driver: config.storage.driver, gracePeriodMs, settleMs: gc.settle });
