@@ -2,7 +2,9 @@
 // Summarises a V8 CPU profile (`node --cpu-prof`, e.g. `npm run bench -- --profile DIR`): the
 // functions with the most self time, and self time by where the code lives (Berth's packages,
 // each dependency, node internals, native/GC).
-// Usage: node bench/profile-summary.js FILE.cpuprofile [--top N]
+// Usage: node bench/profile-summary.js FILE.cpuprofile [--top N] [--results RESULTS.json --row ID]
+// With --results and --row, only the samples taken during the timed measurements of that row on
+// Berth count (the windows run.js records; seeding and warm-up pushes are left out).
 const { readFileSync } = require('node:fs');
 const { relative, resolve } = require('node:path');
 
@@ -20,10 +22,21 @@ function area(url, name) {
   return relative(REPO_ROOT, path);
 }
 
-function summarise(profile, top) {
+/** Windows `[startMicros, endMicros]` of the Berth measurements of row `row` in a results file. */
+function windowsOf(resultsPath, row) {
+  const { measurements = [] } = JSON.parse(readFileSync(resultsPath, 'utf8'));
+  const windows = measurements.filter((m) => m.label === `${row} berth` && m.endMicros).map((m) => [m.startMicros, m.endMicros]);
+  if (windows.length === 0) throw new Error(`${resultsPath} has no finished measurement of ${row} on berth`);
+  return windows;
+}
+
+function summarise(profile, top, windows) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfMicros = new Map();
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (windows && !windows.some(([start, end]) => at >= start && at <= end)) continue;
     const id = profile.samples[i];
     selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -58,15 +71,17 @@ function summarise(profile, top) {
 
 function main() {
   const args = process.argv.slice(2);
-  const file = args.find((a) => !a.startsWith('--'));
-  const topIndex = args.indexOf('--top');
-  const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
-  if (!file) {
-    console.error('usage: node bench/profile-summary.js FILE.cpuprofile [--top N]');
+  const file = args[0];
+  const value = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const top = Number(value('--top') ?? 25);
+  const results = value('--results');
+  const row = value('--row');
+  if (!file || Boolean(results) !== Boolean(row)) {
+    console.error('usage: node bench/profile-summary.js FILE.cpuprofile [--top N] [--results RESULTS.json --row ID]');
     process.exitCode = 2;
     return;
   }
-  console.log(summarise(JSON.parse(readFileSync(file, 'utf8')), top));
+  console.log(summarise(JSON.parse(readFileSync(file, 'utf8')), top, results ? windowsOf(results, row) : undefined));
 }
 
 main();

@@ -68,7 +68,7 @@ async function main() {
   const elapsedMinutes = (Date.now() - started) / 60_000;
   console.log(`\n${textTable(summary)}\n`);
   for (const record of summary) for (const note of record.notes) console.log(`note: ${record.id} [${record.driver}]: ${note}`);
-  const busy = results.background.map((b) => b.busy);
+  const busy = results.measurements.map((m) => m.busy);
   const background = busy.length
     ? { measurements: busy.length, medianBusy: median(busy), maxBusy: Math.max(...busy), overThreshold: busy.filter((b) => b >= options.quietThreshold).length }
     : undefined;
@@ -84,7 +84,7 @@ async function main() {
   const stamp = machine.date.replace(/[:.]/g, '-');
   const base = join(options.out, `${stamp}-${options.drivers.join('+')}${options.quick ? '-quick' : ''}`);
   const { wanted: _wanted, ...optionsJson } = options;
-  writeFileSync(`${base}.json`, `${JSON.stringify({ command, machine, options: optionsJson, elapsedMinutes, products, background, rows: summary, failures, measurementStarts: results.background }, null, 2)}\n`);
+  writeFileSync(`${base}.json`, `${JSON.stringify({ command, machine, options: optionsJson, elapsedMinutes, products, background, rows: summary, failures, measurements: results.measurements }, null, 2)}\n`);
   writeFileSync(
     `${base}.md`,
     `Command: \`${command}\` (${elapsedMinutes.toFixed(1)} min)\n\nMachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, node ${machine.node}, ${machine.distribution}, commit ${machine.commit}\n\n${markdownTable(summary)}\n`,

@@ -8,6 +8,8 @@ const { waitForQuiet } = require('./quiet');
 
 let sessions = 0;
 
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+
 /**
  * `rgw` is the running gateway for the s3 driver (undefined for filesystem). `products` lists the
  * registries measured: 'berth', and 'distribution' when it is installed.
@@ -29,14 +31,20 @@ function createContext({ options, driver, rgw, products, results }) {
 
     /**
      * Before a timed measurement: flushes dirty pages (so that one measurement's write-back does
-     * not land in the next), then waits up to --quiet-wait seconds for the CPUs to be mostly idle,
-     * and keeps the busy share seen in `results.background`.
+     * not land in the next), then waits up to --quiet-wait seconds for the CPUs to be mostly idle.
+     * Keeps `{ driver, label, busy, waitedSeconds, startMicros }` in `results.measurements` and
+     * returns `done()`, which adds `endMicros`: the window (CLOCK_MONOTONIC, the clock of V8's CPU
+     * profiles) that `bench/profile-summary.js --measurements` restricts a profile to.
      */
     async settle(label) {
       await run('sync', []);
       const { busy, waitedSeconds } = await waitForQuiet({ threshold: options.quietThreshold, maxWaitSeconds: options.quietWait });
-      results.background.push({ driver, label, busy, waitedSeconds });
       if (busy >= options.quietThreshold) ctx.log(`${label}: starting with ${(busy * 100).toFixed(0)}% of the CPUs busy elsewhere`);
+      const entry = { driver, label, busy, waitedSeconds, startMicros: monotonicMicros() };
+      results.measurements.push(entry);
+      return () => {
+        entry.endMicros = monotonicMicros();
+      };
     },
 
     /**

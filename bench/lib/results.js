@@ -34,8 +34,8 @@ function targetMet(target, berth, ratio) {
 class Results {
   constructor() {
     this.records = [];
-    /** `{ driver, label, busy, waitedSeconds }` at the start of each timed measurement (ctx.settle). */
-    this.background = [];
+    /** One entry per timed measurement, see ctx.settle. */
+    this.measurements = [];
   }
 
   /**

@@ -47,13 +47,15 @@ async function pushRows(ctx, wanted) {
       await ctx.withServers([product], async ({ [product]: server }) => {
         await warmUp(server.url);
         if (wanted(s.pushMono.id)) {
-          await ctx.settle(`${s.pushMono.id} ${product}`);
+          const done = await ctx.settle(`${s.pushMono.id} ${product}`);
           const seconds = await timed(() => pushMonolithic(server.url, 'bench/push-mono', monoBlob));
+          done();
           ctx.record(s.pushMono, product, mbps(options.size, seconds));
         }
         if (wanted(s.pushChunked.id)) {
-          await ctx.settle(`${s.pushChunked.id} ${product}`);
+          const done = await ctx.settle(`${s.pushChunked.id} ${product}`);
           const seconds = await timed(() => pushChunked(server.url, 'bench/push-chunked', chunkedBlob, options.chunk));
+          done();
           ctx.record(s.pushChunked, product, mbps(options.size, seconds));
         }
         ctx.log(`push run ${run + 1}/${options.runs} ${product} done`);
@@ -85,14 +87,16 @@ async function pullRows(ctx, wanted) {
       for (const product of ctx.order(run)) {
         const { url } = servers[product];
         if (wanted(s.pull.id)) {
-          await ctx.settle(`${s.pull.id} ${product}`);
+          const done = await ctx.settle(`${s.pull.id} ${product}`);
           const { seconds, bytes } = await curlGet(`${url}/v2/bench/pull/blobs/${big.digest}`);
+          done();
           if (bytes !== big.size) throw new Error(`${product}: pulled ${bytes} of ${big.size} bytes`);
           ctx.record(s.pull, product, mbps(bytes, seconds));
         }
         if (wanted(s.pull8.id)) {
-          await ctx.settle(`${s.pull8.id} ${product}`);
+          const done = await ctx.settle(`${s.pull8.id} ${product}`);
           const { seconds, bytes } = await curlGetAll(parallel.map((b) => `${url}/v2/bench/pull-parallel/blobs/${b.digest}`));
+          done();
           if (bytes !== 8 * options.parallelSize) throw new Error(`${product}: pulled ${bytes} of ${8 * options.parallelSize} bytes`);
           ctx.record(s.pull8, product, mbps(bytes, seconds));
         }

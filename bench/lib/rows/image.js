@@ -3,6 +3,7 @@
 const { join } = require('node:path');
 const { makeTempDir } = require('../processes');
 const { buildLayout, skopeoPull, skopeoPush } = require('../skopeo');
+const { warmUp } = require('./blobs');
 
 const MiB = 1 << 20;
 /** Layer content sizes of the full image (188 MiB in 20 layers, a few large and many small). */
@@ -31,24 +32,27 @@ async function imageRows(ctx, wanted) {
     layout = await buildLayout(makeTempDir('layout'), layerSizes(options));
   }
   const scratch = makeTempDir('skopeo-pull');
-  await ctx.withServers(ctx.products, async (servers) => {
-    for (const product of ctx.products) await skopeoPush(layout.dir, servers[product].hostPort, 'bench/image-warmup');
-    for (let run = 0; run < options.runs; run++) {
-      for (const product of ctx.order(run)) {
-        const { hostPort } = servers[product];
-        const repo = `bench/image-${run}`;
-        await ctx.settle(`skopeo push ${product}`);
-        const pushSeconds = await skopeoPush(layout.dir, hostPort, repo);
+  // Fresh servers (new ports, empty storage) for every push: skopeo remembers where it has seen
+  // each blob (its blob info cache) and mounts it from there instead of uploading it, so a second
+  // push to the same registry would measure mounts, not uploads.
+  for (let run = 0; run < options.runs; run++) {
+    for (const product of ctx.order(run)) {
+      await ctx.withServers([product], async ({ [product]: server }) => {
+        await warmUp(server.url);
+        const pushed = await ctx.settle(`skopeo-push ${product}`);
+        const pushSeconds = await skopeoPush(layout.dir, server.hostPort, 'bench/image');
+        pushed();
         if (wanted(s.push.id)) ctx.record(s.push, product, layout.bytes / pushSeconds / 1e6);
         if (wanted(s.pull.id)) {
-          await ctx.settle(`skopeo pull ${product}`);
-          const pullSeconds = await skopeoPull(hostPort, repo, join(scratch, `${product}-${run}`));
+          const pulled = await ctx.settle(`skopeo-pull ${product}`);
+          const pullSeconds = await skopeoPull(server.hostPort, 'bench/image', join(scratch, `${product}-${run}`));
+          pulled();
           ctx.record(s.pull, product, layout.bytes / pullSeconds / 1e6);
         }
-      }
-      ctx.log(`image run ${run + 1}/${options.runs} done`);
+      });
     }
-  });
+    ctx.log(`image run ${run + 1}/${options.runs} done`);
+  }
 }
 
 module.exports = { imageRows, FULL_LAYERS_MIB };

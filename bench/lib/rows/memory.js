@@ -47,12 +47,15 @@ async function memoryRows(ctx, wanted) {
     for (const product of ctx.order(run)) {
       await ctx.withServers([product], async ({ [product]: server }) => {
         await warmUp(server.url);
-        await ctx.settle(`${s.one.id} ${product}`);
+        let done = await ctx.settle(`${s.one.id} ${product}`);
         const a = await pushAllSampled(server, one, 'rss-one');
-        await ctx.settle(`${s.eightSmall.id} ${product}`);
+        done();
+        done = await ctx.settle(`${s.eightSmall.id} ${product}`);
         const b = await pushAllSampled(server, eightSmall, 'rss-small');
-        await ctx.settle(`${s.eight.id} ${product}`);
+        done();
+        done = await ctx.settle(`${s.eight.id} ${product}`);
         const c = await pushAllSampled(server, eight, 'rss-full');
+        done();
         if (!c.rss.hwmReset) ctx.note(s.eight, 'VmHWM could not be reset; sampled VmRSS only');
         ctx.record(s.one, product, a.rss.peakMiB);
         ctx.record(s.eightSmall, product, b.rss.peakMiB);

@@ -47,7 +47,7 @@ async function sameListing(ctx, spec, servers, path, key) {
 
 async function measure(ctx, spec, p99Spec, product, url, method = 'GET') {
   const { options } = ctx;
-  await ctx.settle(`${spec.id} ${product}`);
+  const done = await ctx.settle(`${spec.id} ${product}`);
   const result = await measureRate(url, {
     method,
     headers: { accept: ACCEPT },
@@ -56,6 +56,7 @@ async function measure(ctx, spec, p99Spec, product, url, method = 'GET') {
     warmupSeconds: options.warmup,
     tool: options.loadTool,
   });
+  done();
   ctx.record(spec, product, result.rps);
   if (p99Spec) ctx.record(p99Spec, product, result.p99);
 }
