@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, loadConfig } from '@berth/config';
-import { STORAGE_META } from '../src/schema';
+import { AUTH_SCHEMES, ROOT, STORAGE_META } from '../src/schema';
 import { REPO_ROOT, loadAsImage, parseCompose, registryVariables, serviceEnvironment } from './compose-support';
 import { MINIMAL } from './helpers';
 import { realDrivers } from './real-drivers';
@@ -180,6 +180,28 @@ describe('REGISTRY_* names in the documentation', () => {
       return unrecognized(warnings).length > 0;
     });
     expect(unknown).toEqual([]);
+  });
+});
+
+describe('docs/migrating.md', () => {
+  /**
+   * A registry:2 user looks up each key of their file: every top-level key of distribution's
+   * configuration (v2.8 and v3) must be in the key-by-key table, and, for the sections Berth acts
+   * on, every key below it (storage's drivers and meta sections, auth's schemes).
+   */
+  it('names every section and second-level key of the configuration', () => {
+    const text = readFileSync(join(DOCS, 'migrating.md'), 'utf8');
+    const wanted: string[] = [];
+    for (const [name, field] of Object.entries(ROOT.fields)) {
+      wanted.push(name);
+      if (field.ignored) continue;
+      const shape = field.shape;
+      if (shape.kind === 'struct') wanted.push(...Object.keys(shape.fields).map((child) => `${name}.${child}`));
+      if (shape.kind === 'selector') wanted.push(...Object.keys(shape.known).map((child) => `${name}.${child}`));
+    }
+    wanted.push(...realDrivers().names().map((driver) => `storage.${driver}`), 'storage.azure', 'storage.gcs', 'storage.swift', 'storage.oss');
+    expect(Object.keys(AUTH_SCHEMES).every((scheme) => wanted.includes(`auth.${scheme}`))).toBe(true);
+    expect(wanted.filter((key) => !text.includes(`\`${key}`))).toEqual([]);
   });
 });
 
