@@ -205,6 +205,60 @@ describe('docs/migrating.md', () => {
   });
 });
 
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens, repeats numbered. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const heading = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!heading) continue;
+    const base = (heading[1] as string)
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+describe('links between the documentation pages', () => {
+  it.each(PAGES.map((p) => [relative(REPO_ROOT, p), p] as const))('%s links only to files and headings that exist', (_page, path) => {
+    const text = readFileSync(path, 'utf8').replace(/^\s*(```|~~~)[\s\S]*?^\s*\1\s*$/gm, '');
+    const broken: string[] = [];
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target as string)) continue; // https:, mailto:
+      const [file, fragment] = (target as string).split('#') as [string, string | undefined];
+      const resolved = file === '' ? path : join(path, '..', file);
+      let content: string | undefined;
+      try {
+        content = readFileSync(resolved, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EISDIR') content = '';
+        else {
+          broken.push(target as string);
+          continue;
+        }
+      }
+      if (fragment !== undefined && resolved.endsWith('.md') && !anchors(content).has(fragment)) broken.push(target as string);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('computes anchors as GitHub does', () => {
+    expect([...anchors('# docker run, as with registry:2\n## Your config.yml, key by key\n## `storage`\n## Usage\n## Usage\n')]).toEqual([
+      'docker-run-as-with-registry2',
+      'your-configyml-key-by-key',
+      'storage',
+      'usage',
+      'usage-1',
+    ]);
+  });
+});
+
 describe('the block readers of this test', () => {
   it('finds indented and tilde fences with their info strings', () => {
     const found = codeBlocks('x.md', '1. item\n\n   ```yaml fragment\n   log:\n     level: debug\n   ```\n\n~~~sh\nREGISTRY_LOG_LEVEL=debug\n~~~\n');
