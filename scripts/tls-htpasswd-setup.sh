@@ -37,6 +37,8 @@ command -v openssl > /dev/null || { echo "tls-htpasswd-setup: openssl is require
 certs=$out/certs
 auth=$out/auth
 mkdir -p "$certs" "$auth"
+# Keys and password hashes must never be committed: each directory ignores itself.
+for dir in "$certs" "$auth"; do [ -e "$dir/.gitignore" ] || printf '*\n' > "$dir/.gitignore"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -111,6 +111,10 @@ describeTls('docker-compose.tls.yml with the files of scripts/tls-htpasswd-setup
     await expectPulledLayout(out, fixture.dir, imageDigests(fixture.single), 'v1', fixture.single.manifest.digest);
   });
 
+  it('keeps the generated keys and hashes out of git (each directory ignores itself)', async () => {
+    for (const dir of ['certs', 'auth']) expect(await readFile(join(setup.dir, dir, '.gitignore'), 'utf8')).toBe('*\n');
+  });
+
   it("passes the image's HEALTHCHECK with the service's BERTH_HEALTHCHECK_URL and NODE_EXTRA_CA_CERTS, and fails it without the CA", async () => {
     const healthcheck = join(REPO_ROOT, 'scripts/image/healthcheck.js');
     const url = (setup.env.BERTH_HEALTHCHECK_URL as string).replace(':5000/', `:${port}/`);
