@@ -19,7 +19,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root
-user=admin
+user='admin'
 while getopts 'o:u:h' opt; do
   case $opt in
     o) out=$OPTARG ;;
@@ -94,6 +94,7 @@ if command -v htpasswd > /dev/null; then
   printf '%s' "$password" | htpasswd -iB "${create[@]}" "$htfile" "$user" 2> "$tmp/htpasswd.log" ||
     { cat "$tmp/htpasswd.log" >&2; exit 1; }
 else
+  # shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
   BERTH_SETUP_USER=$user BERTH_SETUP_PASSWORD=$password BERTH_SETUP_FILE=$htfile node -e '
     const fs = require("node:fs");
     const bcrypt = require(require.resolve("bcryptjs", { paths: [process.argv[1]] }));
