@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
 import { request } from 'node:https';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { IMAGE_CONFIG, readCompose, serviceEnvironment, serviceMounts } from '../../config/test/compose-support';
 import { REPO_ROOT, startBerth, type RunningBerth } from './helpers/berth';
 import { expectPulledLayout } from './helpers/compare';
@@ -73,6 +74,19 @@ async function getV2(port: string, ca: Buffer, auth?: string): Promise<{ status:
   });
 }
 
+/** A PATH holding only the commands the setup script needs, without htpasswd (its Node fallback). */
+async function pathWithoutHtpasswd(): Promise<string> {
+  const bin = await makeTempDir('bin');
+  const tools = ['bash', 'env', 'openssl', 'mktemp', 'mkdir', 'rm', 'chmod', 'chown', 'id', 'tr', 'sed', 'cat', 'dirname', 'printf'];
+  const dirs = (process.env.PATH ?? '').split(delimiter);
+  for (const tool of tools) {
+    const found = dirs.map((d) => join(d, tool)).find((p) => existsSync(p));
+    if (found) await symlink(found, join(bin, tool));
+  }
+  await symlink(process.execPath, join(bin, 'node'));
+  return bin;
+}
+
 describeTls('docker-compose.tls.yml with the files of scripts/tls-htpasswd-setup.sh', () => {
   let setup: Setup;
   let berth: RunningBerth;
@@ -113,6 +127,21 @@ describeTls('docker-compose.tls.yml with the files of scripts/tls-htpasswd-setup
 
   it('keeps the generated keys and hashes out of git (each directory ignores itself)', async () => {
     for (const dir of ['certs', 'auth']) expect(await readFile(join(setup.dir, dir, '.gitignore'), 'utf8')).toBe('*\n');
+  });
+
+  it('writes a bcrypt htpasswd entry with Node when htpasswd is not installed, replacing the same user on a rerun', async () => {
+    const dir = await makeTempDir('setup-node');
+    const env = { PATH: await pathWithoutHtpasswd(), BERTH_PASSWORD: 'first' };
+    const script = join(REPO_ROOT, 'scripts/tls-htpasswd-setup.sh');
+    await run(script, ['-o', dir, '-u', 'bob'], { env });
+    await run(script, ['-o', dir, '-u', 'bob'], { env: { ...env, BERTH_PASSWORD: 'second' } });
+    await run(script, ['-o', dir, '-u', 'carol'], { env });
+    const lines = (await readFile(join(dir, 'auth/htpasswd'), 'utf8')).trim().split('\n');
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['bob', 'carol']);
+    const hash = (user: string): string => lines.find((l) => l.startsWith(`${user}:`))!.slice(user.length + 1);
+    expect(hash('bob')).toMatch(/^\$2[aby]\$05\$/);
+    expect(await bcrypt.compare('second', hash('bob'))).toBe(true);
+    expect(await bcrypt.compare('first', hash('carol'))).toBe(true);
   });
 
   it("passes the image's HEALTHCHECK with the service's BERTH_HEALTHCHECK_URL and NODE_EXTRA_CA_CERTS, and fails it without the CA", async () => {
