@@ -179,6 +179,25 @@ for (const backend of backends) {
       expect(await pull(repo, { tag: 'latest' })).toEqual(index);
     });
 
+    it('when removing an untagged manifest fails, the manifest keeps its blobs and the failure is reported', async () => {
+      const repo = registry.repository('loose');
+      const untagged = await pushImage(repo, { layers: ['layer of a manifest that cannot be removed'] });
+      const failing: StorageDriver = {
+        ...driver,
+        delete: async (path) => {
+          if (path.includes('/_manifests/revisions/')) throw new Error('storage refused the delete');
+          return driver.delete(path);
+        },
+      };
+
+      const report = await collectGarbage(failing, { gracePeriodMs: 0, settleMs: 0, deleteUntagged: true });
+
+      expect(report.errors).toEqual([{ path: `loose@${untagged.digest}`, error: 'storage refused the delete' }]);
+      expect(report.deletedBlobs).toEqual([]);
+      expect(report.deletedManifests).toEqual([]);
+      expect(await pull(repo, { digest: untagged.digest })).toEqual(untagged.content);
+    });
+
     it('a run interrupted while it holds blobs aside puts everything back: the store is the same file for file', async () => {
       const old = await deletedImage('app', 'garbage the interrupted run held');
       await pushImage(registry.repository('app'), { layers: ['kept'], tag: 'kept' });

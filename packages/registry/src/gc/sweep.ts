@@ -119,8 +119,9 @@ async function recheck(storage: Storage, settings: SweepSettings, aside: SetAsid
   try {
     const after = await inventoryRepositories(storage.driver);
     const touched = new Set(aside.filter((a) => a.moved || a.unlinked.length > 0).map(blobKey));
+    const planned = new Set(removed.map(revKey));
     const removedKeys = new Set(removed.filter((r) => r.removed).map(revKey));
-    const decision = await findStillNeeded(settings.before, after, settings.reader, touched, removedKeys);
+    const decision = await findStillNeeded(settings.before, after, settings.reader, touched, { planned, removed: removedKeys });
     await storage.driver.putContent(decisionPath(settings.runId), encodeDecision(decision));
     settings.logger.debug('garbage collection: re-check done', { newRevisions: decision.newRevisions, stillNeeded: decision.rescuedBlobs.length });
     return decision;
