@@ -34,8 +34,9 @@ function dryRunList(report: GarbageCollectReport): string {
  * collection over the configured storage (configuration resolved like `serve`; the registry may be
  * serving meanwhile, read-only mode is not needed). Logs go to stderr at the configured level
  * (deleted items at debug); stdout gets the dry run's list and one summary line. SIGINT/SIGTERM
- * interrupt the run, which then puts back what it had set aside. Resolves with the exit code: 0 on
- * success, 1 when items failed or the run was interrupted.
+ * interrupt the run, which then puts back what it had set aside; a second one exits at once (130),
+ * leaving the journal to the next run. Resolves with the exit code: 0 on success, 1 when items
+ * failed or the run was interrupted.
  */
 export async function runGarbageCollect(argument: string | undefined, flags: GarbageCollectFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const { config, source, drivers } = loadEffectiveConfig(argument, env);
@@ -48,6 +49,11 @@ export async function runGarbageCollect(argument: string | undefined, flags: Gar
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      // The journal under berth-gc/ lets the next run put back whatever this one still holds.
+      logger.error(`received ${signal} again: exiting now; run garbage-collect again to recover what this run had set aside`);
+      process.exit(130);
+    }
     logger.warn(`received ${signal}: interrupting garbage collection (what it set aside is put back)`);
     controller.abort();
   };

@@ -3,8 +3,8 @@ import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import { Digest, MediaType, Registry, type Repository } from '@berth/registry';
 import type { StorageDriver } from '@berth/storage-driver';
 import { Readable } from 'node:stream';
-import { runBerth, testConfig, writeConfig } from './helpers/berth';
-import { cleanupAll, makeTempDir } from './helpers/processes';
+import { assertBerthBuilt, BERTH_BIN, cleanEnv, REPO_ROOT, runBerth, testConfig, writeConfig } from './helpers/berth';
+import { cleanupAll, makeTempDir, spawnTracked } from './helpers/processes';
 import { describeStorageTree } from './helpers/storage-tree';
 
 /** `berth garbage-collect`, the built command, over a filesystem store populated through the registry services. */
@@ -94,6 +94,24 @@ describe('berth garbage-collect', () => {
     const repo = new Registry({ driver, deleteEnabled: true }).repository('team/app');
     expect((await repo.manifests.get({ tag: 'stable' })).digest.equals(kept[0] as Digest)).toBe(true);
     expect(await repo.manifests.exists(untagged[0] as Digest)).toBe(false);
+  });
+
+  it('SIGINT during a run puts back what it had set aside and exits 1, leaving the store as it was', async () => {
+    const before = await describeStorageTree(root);
+    assertBerthBuilt();
+    const spawned = spawnTracked(process.execPath, [BERTH_BIN, 'garbage-collect', '--grace-period', '0s', configPath], {
+      cwd: REPO_ROOT,
+      env: cleanEnv({ REGISTRY_STORAGE_GC_SETTLE: '1h' }),
+    });
+    // The run is in its settle time once the deleted image's layer has left its place.
+    while (await stored(deleted[2] as Digest)) await new Promise((resolve) => setTimeout(resolve, 20));
+    spawned.child.kill('SIGINT');
+    const status = await spawned.exited;
+
+    expect(status.code).toBe(1);
+    expect(spawned.stdout()).toMatch(/deleted 0 blobs.*interrupted \(everything set aside was put back\)/);
+    expect(spawned.stderr()).toContain('received SIGINT: interrupting garbage collection');
+    expect(await describeStorageTree(root)).toEqual(before);
   });
 
   it('refuses a --grace-period that is not a Go duration, and a negative storage.gc.graceperiod naming the key', async () => {
