@@ -73,9 +73,9 @@ export async function markClosure(
  * are revisions here (so untagged platform manifests of a tagged multi-arch index stay: the bug of
  * distribution #3178/#3004) and the referrers of kept manifests (revisions whose `subject` is kept).
  */
-async function keptRevisionsOf(entries: RepositoryEntries, options: MarkOptions): Promise<Set<string>> {
-  const { reader, storage, cutoffMs, concurrency } = options;
-  const tagged = await mapLimit([...entries.tags.values()], concurrency, (path) => storage.readLink(path));
+async function keptRevisionsOf(entries: RepositoryEntries, tagTargets: Map<string, Digest | undefined>, options: MarkOptions): Promise<Set<string>> {
+  const { reader, cutoffMs } = options;
+  const tagged = [...entries.tags.values()].map((path) => tagTargets.get(path));
   const kept = new Set<string>();
   const queue: string[] = [];
   const keep = (key: string): void => {
@@ -103,20 +103,28 @@ async function keptRevisionsOf(entries: RepositoryEntries, options: MarkOptions)
 /**
  * The mark phase over one inventory of `repositories/`: decides which revisions are kept (all of
  * them, or with `deleteUntagged` those `keptRevisionsOf` keeps) and marks everything they need.
- * Every revision's manifest is read once, `concurrency` reads at a time.
+ * Every revision's manifest and every tag's link is read once, `concurrency` reads at a time over
+ * all repositories.
  */
 export async function markReachable(inventory: RepositoryInventory, options: MarkOptions): Promise<MarkResult> {
   const unique = new Map<string, Digest>();
   for (const entries of inventory.values()) for (const [key, link] of entries.revisions) unique.set(key, link.digest);
   await mapLimit([...unique.values()], options.concurrency, (digest) => options.reader.get(digest));
 
+  // Every tag's current link, read at once over all repositories (only needed to tell untagged ones).
+  const tagTargets = new Map<string, Digest | undefined>();
+  if (options.deleteUntagged) {
+    const paths = [...inventory.values()].flatMap((entries) => [...entries.tags.values()]);
+    const targets = await mapLimit(paths, options.concurrency, (path) => options.storage.readLink(path));
+    paths.forEach((path, i) => tagTargets.set(path, targets[i]));
+  }
   const marked = new Set<string>();
   const unneeded: RevisionRef[] = [];
   const missing: RevisionRef[] = [];
   const unreadable: RevisionRef[] = [];
   let keptRevisions = 0;
   for (const [repository, entries] of inventory) {
-    const kept = options.deleteUntagged ? await keptRevisionsOf(entries, options) : new Set(entries.revisions.keys());
+    const kept = options.deleteUntagged ? await keptRevisionsOf(entries, tagTargets, options) : new Set(entries.revisions.keys());
     const roots: Digest[] = [];
     for (const [key, link] of entries.revisions) {
       if (kept.has(key)) roots.push(link.digest);
