@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { withImplicitServe } from './argv';
 import { runConfigCheck, runConfigPrint } from './config-commands';
 import { parseGracePeriod, runGarbageCollect, type GarbageCollectFlags } from './gc';
 import { isConfigurationError } from './load';
@@ -75,4 +76,4 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   return program;
 }
 
-void buildProgram().parseAsync(process.argv);
+void buildProgram().parseAsync(withImplicitServe(process.argv));
