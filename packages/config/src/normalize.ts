@@ -57,6 +57,7 @@ export function normalizeStruct(shape: StructShape, raw: RawNode | undefined, ke
     }
     const normalized = normalize(field.shape, value, fieldKey, ctx);
     if (normalized === undefined) continue;
+    if (field.refused) throw new ConfigError(fieldKey, field.refused);
     if (field.ignored) {
       ctx.warnings.push(`${fieldKey}: accepted for compatibility with distribution but not implemented by Berth; ignored`);
     }

@@ -136,7 +136,11 @@ const http = struct({
     clientauth: oneOf(CLIENT_AUTH_MODES),
     minimumtls: field(oneOf(TLS_VERSIONS), { default: 'tls1.2' }),
     ciphersuites: field(list(str()), { default: [], ignored: true }),
-    letsencrypt: field(struct({ cachefile: str(), email: str(), hosts: list(str()), directoryurl: str() }), { ignored: true }),
+    letsencrypt: field(struct({ cachefile: str(), email: str(), hosts: list(str()), directoryurl: str() }), {
+      ignored: true,
+      refused:
+        'Berth does not obtain certificates from Let\'s Encrypt, and ignoring the key would serve plain HTTP: set http.tls.certificate and http.tls.key (from certbot, for example) or terminate TLS in a proxy',
+    }),
   }),
   headers: field(headers(), { default: {} }),
   debug: struct({

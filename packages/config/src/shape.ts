@@ -62,6 +62,11 @@ export interface Field {
   readonly secret?: boolean;
   /** Accepted for compatibility with distribution; Berth does not act on it (a warning says so). */
   readonly ignored?: boolean;
+  /**
+   * Accepted by distribution but unsafe to ignore (ignoring it would weaken what the operator asked
+   * for): setting it stops start-up with this explanation.
+   */
+  readonly refused?: string;
 }
 
 export interface StructShape {

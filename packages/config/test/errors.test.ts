@@ -112,11 +112,11 @@ describe('sections accepted for compatibility', () => {
 
   it('nested keys Berth ignores are validated, warned about and left out of the result', () => {
     const c = load(
-      `${MINIMAL}log:\n  reportcaller: true\n  hooks:\n    - type: mail\n      options:\n        smtp:\n          password: p\nhttp:\n  h2c:\n    enabled: true\n  tls:\n    letsencrypt:\n      cachefile: /c\nproxy:\n  remoteurl: https://r/\n  exec:\n    command: helper\n  cachewritetimeout: 5m\n`,
+      `${MINIMAL}log:\n  reportcaller: true\n  hooks:\n    - type: mail\n      options:\n        smtp:\n          password: p\nhttp:\n  h2c:\n    enabled: true\n  tls:\n    ciphersuites: [TLS_AES_128_GCM_SHA256]\nproxy:\n  remoteurl: https://r/\n  exec:\n    command: helper\n  cachewritetimeout: 5m\n`,
     );
     expect(c.warnings).toEqual(
       expect.arrayContaining(
-        ['log.hooks', 'log.reportcaller', 'http.h2c', 'http.tls.letsencrypt', 'proxy.exec', 'proxy.cachewritetimeout'].map((k) =>
+        ['log.hooks', 'log.reportcaller', 'http.h2c', 'http.tls.ciphersuites', 'proxy.exec', 'proxy.cachewritetimeout'].map((k) =>
           expect.stringMatching(new RegExp(`^${k.replace(/\./g, '\\.')}: accepted for compatibility`)),
         ),
       ),
@@ -125,5 +125,13 @@ describe('sections accepted for compatibility', () => {
     expect(c.http).not.toHaveProperty('h2c');
     expect(c.proxy).not.toHaveProperty('exec');
     expect(configError(() => load(`${MINIMAL}http:\n  h2c:\n    enabled: sure\n`), 'http.h2c.enabled')).toMatch(/must be true or false/);
+  });
+
+  it('refuses http.tls.letsencrypt rather than silently serving plain HTTP', () => {
+    const yaml = `${MINIMAL}http:\n  tls:\n    letsencrypt:\n      cachefile: /c\n      email: ops@example.com\n`;
+    expect(configError(() => load(yaml), 'http.tls.letsencrypt')).toMatch(/^http\.tls\.letsencrypt: Berth does not obtain certificates/);
+    expect(configError(() => load(MINIMAL, { REGISTRY_HTTP_TLS_LETSENCRYPT_EMAIL: 'ops@example.com' }), 'http.tls.letsencrypt')).toMatch(
+      /set http\.tls\.certificate and http\.tls\.key/,
+    );
   });
 });
