@@ -15,6 +15,7 @@ const { pullRows, pushRows } = require('./lib/rows/blobs');
 const { largeListingRows, metadataRows } = require('./lib/rows/metadata');
 const { imageRows } = require('./lib/rows/image');
 const { memoryRows } = require('./lib/rows/memory');
+const { measureCeilings } = require('./lib/ceilings');
 
 const GROUP_RUNNERS = [
   ['push', pushRows],
@@ -40,6 +41,17 @@ async function main() {
   const results = new Results();
   const failures = [];
   const started = Date.now();
+  let ceilings;
+  if (options.wanted('ceilings')) {
+    const loopback = createContext({ options, driver: 'loopback', products, results });
+    loopback.log('measuring the ceilings (null server)');
+    try {
+      const rates = await measureCeilings(options, loopback.settle);
+      ceilings = Object.fromEntries(Object.entries(rates).map(([key, runs]) => [key, { medianMBps: median(runs), runs }]));
+    } catch (error) {
+      failures.push({ driver: 'loopback', group: 'ceilings', error: error.stack ?? String(error) });
+    }
+  }
   for (const driver of options.drivers) {
     let rgw;
     if (driver === 's3') {
@@ -67,6 +79,10 @@ async function main() {
   const summary = results.summary();
   const elapsedMinutes = (Date.now() - started) / 60_000;
   console.log(`\n${textTable(summary)}\n`);
+  const ceilingText = ceilings
+    ? `Loopback ceilings (a Node server that neither stores nor hashes, same clients): push ${options.sizeLabel} ${ceilings.push.medianMBps.toFixed(0)} MB/s, pull ${options.sizeLabel} ${ceilings.pull.medianMBps.toFixed(0)} MB/s, 8 parallel pulls of ${options.parallelLabel} ${ceilings.pull8.medianMBps.toFixed(0)} MB/s`
+    : undefined;
+  if (ceilingText) console.log(ceilingText);
   for (const record of summary) for (const note of record.notes) console.log(`note: ${record.id} [${record.driver}]: ${note}`);
   const busy = results.measurements.map((m) => m.busy);
   const background = busy.length
@@ -84,10 +100,10 @@ async function main() {
   const stamp = machine.date.replace(/[:.]/g, '-');
   const base = join(options.out, `${stamp}-${options.drivers.join('+')}${options.quick ? '-quick' : ''}`);
   const { wanted: _wanted, ...optionsJson } = options;
-  writeFileSync(`${base}.json`, `${JSON.stringify({ command, machine, options: optionsJson, elapsedMinutes, products, background, rows: summary, failures, measurements: results.measurements }, null, 2)}\n`);
+  writeFileSync(`${base}.json`, `${JSON.stringify({ command, machine, options: optionsJson, elapsedMinutes, products, background, ceilings, rows: summary, failures, measurements: results.measurements }, null, 2)}\n`);
   writeFileSync(
     `${base}.md`,
-    `Command: \`${command}\` (${elapsedMinutes.toFixed(1)} min)\n\nMachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, node ${machine.node}, ${machine.distribution}, commit ${machine.commit}\n\n${markdownTable(summary)}\n`,
+    `Command: \`${command}\` (${elapsedMinutes.toFixed(1)} min)\n\nMachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, node ${machine.node}, ${machine.distribution}, commit ${machine.commit}\n\n${markdownTable(summary)}\n${ceilingText ? `\n${ceilingText}\n` : ''}`,
   );
   console.log(`results: ${base}.json, ${base}.md (${elapsedMinutes.toFixed(1)} min)`);
   if (failures.length > 0) process.exitCode = 1;

@@ -10,6 +10,7 @@ const GROUPS = {
   listing: ['tags-list-many', 'catalog-many'],
   image: ['skopeo-push', 'skopeo-pull'],
   memory: ['rss-1', 'rss-8-small', 'rss-8', 'push-8x'],
+  ceilings: ['ceilings'],
 };
 
 const HELP = `Usage: npm run bench -- [options]
