@@ -155,8 +155,14 @@ export class SpoolDirectory {
     liveInProcess.delete(this.instanceID);
     if (empty) await rm(this.slotPath, { recursive: true, force: true });
     else {
-      await writeFile(join(this.slotPath, RELEASED_FILE), `${new Date().toISOString()}\n`);
-      await syncDirectory(this.slotPath);
+      try {
+        await writeFile(join(this.slotPath, RELEASED_FILE), `${new Date().toISOString()}\n`);
+        await syncDirectory(this.slotPath);
+      } catch (error) {
+        // Once this instance is no longer live, another one sharing the directory may adopt the
+        // slot at any moment (its journals move with it): a slot already gone is released.
+        if (!isErrno(error, 'ENOENT')) throw error;
+      }
     }
   }
 

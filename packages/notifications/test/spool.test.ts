@@ -155,6 +155,9 @@ describe('spool', () => {
     expect(sizes(await receiver.waitForEvents(3, 10_000))).toEqual([1, 2, 3]);
     expect(Date.now() - crafted).toBeGreaterThanOrEqual(1400);
     await expect(stat(slot)).rejects.toThrow(/ENOENT/);
+    // Closed first: a live notifier scanning for stale slots could otherwise take the next one.
+    await notifier.close();
+    open.splice(open.indexOf(notifier), 1);
     // A slot of another host that stopped long ago is taken at start-up.
     const old = await craftSlot(spool.dir, { hostname: 'another-host', pid: 1 }, journalLines([7]));
     const past = new Date(Date.now() - 3600_000);
