@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { createApp } from '@berth/api';
-import { redactConfig, type BerthConfig } from '@berth/config';
+import { ConfigError, redactConfig, type BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { createNotifier, type Notifier } from '@berth/notifications';
 import { ProxyCache } from '@berth/proxy';
@@ -54,7 +54,14 @@ async function startNotifications(config: BerthConfig, logger: Logger): Promise<
       sourceAddr: port ? `${hostname()}:${port}` : hostname(),
     });
   } catch (error) {
-    throw new Error(`notifications.spooldir ${notifications.spooldir}: ${error instanceof Error ? error.message : String(error)}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    // A spool directory Berth cannot use is an operator's setting to fix (a read-only volume, a
+    // default under a root this user may not write): one line naming the key, no stack.
+    throw new ConfigError(
+      'notifications.spooldir',
+      `cannot use ${notifications.spooldir} (${code}): set notifications.spooldir to a directory this user can write, on a persistent volume`,
+    );
   }
 }
 
@@ -92,8 +99,9 @@ export async function startRegistry(
   let notifier: Notifier | undefined;
   let pullThrough: ProxyCache | undefined;
   try {
-    await operations.start(driver);
+    // The spool directory is the likeliest start-up failure: before anything logs that it started.
     notifier = await startNotifications(config, logger);
+    await operations.start(driver);
     if (notifier) operations.metrics?.watchNotifications(notifier);
     pullThrough = await startPullThrough(config, driver, logger);
     const app = createApp({

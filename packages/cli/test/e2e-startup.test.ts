@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runBerth, startBerth, testConfig, writeConfig } from './helpers/berth';
@@ -52,6 +53,16 @@ describe('berth serve refuses a bad configuration with one line naming the key',
     const dir = await makeTempDir('tls');
     const config = testConfig({ inmemory: {} }, { tls: { certificate: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
     expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'http.tls.certificate');
+  });
+
+  it('a notifications spool directory it cannot create (a read-only volume, a file in the way)', async () => {
+    const dir = await makeTempDir('spool');
+    await writeFile(join(dir, 'not-a-directory'), 'x');
+    const config = {
+      ...testConfig({ inmemory: {} }, { addr: `127.0.0.1:${await freePort()}` }),
+      notifications: { spooldir: join(dir, 'not-a-directory', 'spool'), endpoints: [{ name: 'ci', url: 'http://127.0.0.1:9/events' }] },
+    };
+    expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'notifications.spooldir');
   });
 
   it('the same errors from berth config check', async () => {
