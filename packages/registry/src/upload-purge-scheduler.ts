@@ -1,12 +1,10 @@
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 import { noopLogger } from './context';
+import { PeriodicRunner } from './periodic';
 import { purgeUploads, type UploadPurgeReport } from './upload-purge';
 
 /** The longest delay before the first run, whatever the interval (distribution waits 0-59 min). */
 export const MAX_FIRST_PURGE_DELAY_MS = 60 * 60_000;
-/** Node timers fire at once beyond this delay (about 24.8 days); longer waits are chained. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * The delay before the first purge: uniformly random in [0, min(interval, 60 min)). Replicas started
  * together thus do not all walk the storage at the same moment (distribution's 0-59 min jitter), and
@@ -37,11 +35,7 @@ export interface UploadPurgeScheduleOptions {
  */
 export class UploadPurgeScheduler {
   private readonly logger: Logger;
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
-  private due: number | undefined;
+  private readonly runner: PeriodicRunner;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -50,16 +44,17 @@ export class UploadPurgeScheduler {
     if (!(options.ageMs > 0)) throw new RangeError(`upload purging age must be positive, got ${options.ageMs} ms`);
     if (!(options.intervalMs > 0)) throw new RangeError(`upload purging interval must be positive, got ${options.intervalMs} ms`);
     this.logger = options.logger ?? noopLogger;
+    this.runner = new PeriodicRunner(options.intervalMs, () => this.runOnce());
   }
 
   /** When the next run is due, or undefined when stopped (or a run is in progress). */
   get nextRunAt(): Date | undefined {
-    return this.due === undefined ? undefined : new Date(this.due);
+    return this.runner.nextRunAt;
   }
 
   /** Schedules the first run. */
   start(): void {
-    if (this.stopped || this.due !== undefined || this.running) return;
+    if (!this.runner.idle) return;
     const delay = this.options.firstRunDelayMs ?? firstPurgeDelay(this.options.intervalMs);
     this.logger.info('upload purging scheduled', {
       firstRunInMs: delay,
@@ -67,7 +62,7 @@ export class UploadPurgeScheduler {
       ageMs: this.options.ageMs,
       dryRun: this.options.dryRun,
     });
-    this.schedule(delay);
+    this.runner.start(delay);
   }
 
   /**
@@ -81,7 +76,7 @@ export class UploadPurgeScheduler {
         olderThan: new Date(Date.now() - ageMs),
         dryRun,
         logger: this.logger,
-        signal: this.controller.signal,
+        signal: this.runner.signal,
       });
       this.logger.info(dryRun ? 'upload purge finished (dry run: nothing deleted)' : 'upload purge finished', {
         purged: report.purged.length,
@@ -102,34 +97,7 @@ export class UploadPurgeScheduler {
   }
 
   /** Cancels the next run and interrupts one in progress (between sessions); resolves once it ended. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.due = undefined;
-    clearTimeout(this.timer);
-    this.controller.abort();
-    await this.running?.catch(() => undefined);
-  }
-
-  private schedule(delayMs: number): void {
-    this.due = Date.now() + delayMs;
-    this.arm();
-  }
-
-  /** Sets a timer towards `due`, in steps node's timers can hold. */
-  private arm(): void {
-    if (this.due === undefined) return;
-    const wait = Math.max(0, this.due - Date.now());
-    this.timer = setTimeout(() => {
-      if (this.stopped || this.due === undefined) return;
-      if (Date.now() < this.due) return this.arm();
-      this.due = undefined;
-      this.running = this.runOnce()
-        .catch(() => undefined)
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule(this.options.intervalMs);
-        });
-    }, Math.min(wait, MAX_TIMER_MS));
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 }

@@ -1,11 +1,9 @@
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 import { noopLogger } from '../context';
+import { PeriodicRunner } from '../periodic';
 import { firstPurgeDelay } from '../upload-purge-scheduler';
 import { collectGarbage, type GarbageCollectOptions } from './collect';
 import { summarizeReport, type GarbageCollectReport } from './report';
-
-/** Node timers fire at once beyond this delay (about 24.8 days); longer waits are chained. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface GcScheduleOptions extends Omit<GarbageCollectOptions, 'signal' | 'logger'> {
   /** Milliseconds between the end of one run and the start of the next (`storage.gc.interval`); must be positive. */
@@ -25,11 +23,7 @@ export interface GcScheduleOptions extends Omit<GarbageCollectOptions, 'signal' 
  */
 export class GcScheduler {
   private readonly logger: Logger;
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
-  private due: number | undefined;
+  private readonly runner: PeriodicRunner;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -37,16 +31,17 @@ export class GcScheduler {
   ) {
     if (!(options.intervalMs > 0)) throw new RangeError(`garbage collection interval must be positive, got ${options.intervalMs} ms`);
     this.logger = (options.logger ?? noopLogger).child({ component: 'gc' });
+    this.runner = new PeriodicRunner(options.intervalMs, () => this.runOnce());
   }
 
   /** When the next run is due, or undefined when stopped or while a run is in progress. */
   get nextRunAt(): Date | undefined {
-    return this.due === undefined ? undefined : new Date(this.due);
+    return this.runner.nextRunAt;
   }
 
   /** Schedules the first run. */
   start(): void {
-    if (this.stopped || this.due !== undefined || this.running) return;
+    if (!this.runner.idle) return;
     const delay = this.options.firstRunDelayMs ?? firstPurgeDelay(this.options.intervalMs);
     this.logger.info('garbage collection scheduled', {
       firstRunInMs: delay,
@@ -55,14 +50,14 @@ export class GcScheduler {
       deleteUntagged: this.options.deleteUntagged ?? false,
       dryRun: this.options.dryRun ?? false,
     });
-    this.schedule(delay);
+    this.runner.start(delay);
   }
 
   /** One run now, logged and reported to `onRun`; rejects when it fails (the schedule is not affected). */
   async runOnce(): Promise<GarbageCollectReport> {
     const { intervalMs: _interval, firstRunDelayMs: _first, onRun, logger: _logger, ...gcOptions } = this.options;
     try {
-      const report = await collectGarbage(this.driver, { ...gcOptions, logger: this.logger, signal: this.controller.signal });
+      const report = await collectGarbage(this.driver, { ...gcOptions, logger: this.logger, signal: this.runner.signal });
       const fields = { runId: report.runId, deletedBlobs: report.deletedBlobs.length, deletedBytes: report.deletedBytes, durationMs: Math.round(report.durationMs) };
       if (report.errors.length > 0) this.logger.warn(summarizeReport(report), { ...fields, errors: report.errors.slice(0, 10) });
       else this.logger.info(summarizeReport(report), fields);
@@ -77,33 +72,7 @@ export class GcScheduler {
   }
 
   /** Cancels the next run and interrupts one in progress; resolves once it has put back what it held. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.due = undefined;
-    clearTimeout(this.timer);
-    this.controller.abort();
-    await this.running?.catch(() => undefined);
-  }
-
-  private schedule(delayMs: number): void {
-    this.due = Date.now() + delayMs;
-    this.arm();
-  }
-
-  private arm(): void {
-    if (this.due === undefined) return;
-    const wait = Math.max(0, this.due - Date.now());
-    this.timer = setTimeout(() => {
-      if (this.stopped || this.due === undefined) return;
-      if (Date.now() < this.due) return this.arm();
-      this.due = undefined;
-      this.running = this.runOnce()
-        .catch(() => undefined)
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule(this.options.intervalMs);
-        });
-    }, Math.min(wait, MAX_TIMER_MS));
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 }
