@@ -9,15 +9,20 @@ const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const autocannon = require('autocannon');
 const { run } = require('./processes');
+const { waitForQuiet } = require('./quiet');
 
 const AB = '/usr/bin/ab';
 
 /**
  * A fixed-time run discards the requests still in flight at the end; when an endpoint is so slow
  * that fewer than 2 per connection completed, it is measured again by count instead (every
- * connection completes 2 requests), so slow rows get a rate rather than nothing.
+ * connection completes 2 requests), so slow rows get a rate rather than nothing. Before it, the
+ * machine is given up to a minute to become idle: the server may still be working on the requests
+ * the fixed-time run abandoned.
  */
 const MIN_PER_CONNECTION = 2;
+/** Per-request timeout of the count-based run: slow listings on S3 take minutes under 32-way load. */
+const SLOW_TIMEOUT_SECONDS = 600;
 
 async function withAutocannon(url, { method, headers, connections, durationSeconds, warmupSeconds }) {
   const options = { url, method, headers, connections, duration: durationSeconds, timeout: 60 };
@@ -25,7 +30,8 @@ async function withAutocannon(url, { method, headers, connections, durationSecon
   let result = await autocannon(options);
   if (result.requests.total < MIN_PER_CONNECTION * connections && result.non2xx + result.errors === 0) {
     const { duration: _duration, warmup: _warmup, ...byCount } = options;
-    result = await autocannon({ ...byCount, amount: MIN_PER_CONNECTION * connections });
+    await waitForQuiet({ maxWaitSeconds: 60 });
+    result = await autocannon({ ...byCount, timeout: SLOW_TIMEOUT_SECONDS, amount: MIN_PER_CONNECTION * connections });
   }
   const failures = result.non2xx + result.errors + result.timeouts;
   if (failures > 0 || result.requests.total === 0) {
@@ -58,7 +64,10 @@ async function withAb(url, settings) {
       return match ? Number(match[1]) : 0;
     };
     if (field('Complete requests') < MIN_PER_CONNECTION * settings.connections) {
-      ({ stdout } = await run(AB, abArgs(url, settings, undefined, csv, MIN_PER_CONNECTION * settings.connections)));
+      await waitForQuiet({ maxWaitSeconds: 60 });
+      const byCount = abArgs(url, settings, undefined, csv, MIN_PER_CONNECTION * settings.connections);
+      byCount[byCount.indexOf('-s') + 1] = String(SLOW_TIMEOUT_SECONDS);
+      ({ stdout } = await run(AB, byCount, { timeoutMs: 2 * SLOW_TIMEOUT_SECONDS * 1000 }));
     }
     const complete = field('Complete requests');
     const failures = field('Failed requests') + field('Non-2xx responses') + field('Write errors');

@@ -4,6 +4,8 @@
 // memstore gateway does not keep every pushed GiB in RAM).
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
+// The SDK warns once per process that Node 20 support ends; the bench's own client is a helper.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { S3Client, ListObjectsV2Command, DeleteObjectsCommand } = require('@aws-sdk/client-s3');
 const { makeTempDir, run, spawnLogged } = require('./processes');
 const { REPO_ROOT } = require('./servers');

@@ -48,15 +48,24 @@ async function sameListing(ctx, spec, servers, path, key) {
 async function measure(ctx, spec, p99Spec, product, url, method = 'GET') {
   const { options } = ctx;
   const done = await ctx.settle(`${spec.id} ${product}`);
-  const result = await measureRate(url, {
-    method,
-    headers: { accept: ACCEPT },
-    connections: options.connections,
-    durationSeconds: options.duration,
-    warmupSeconds: options.warmup,
-    tool: options.loadTool,
-  });
-  done();
+  let result;
+  try {
+    result = await measureRate(url, {
+      method,
+      headers: { accept: ACCEPT },
+      connections: options.connections,
+      durationSeconds: options.duration,
+      warmupSeconds: options.warmup,
+      tool: options.loadTool,
+    });
+  } catch (error) {
+    // One failed measurement (timeouts, errors) is a finding for this row, not the end of the others.
+    ctx.note(spec, `${product}: ${error.message.split('\n')[0]}`);
+    ctx.log(`${spec.id} ${product} FAILED: ${error.message}`);
+    return;
+  } finally {
+    done();
+  }
   ctx.record(spec, product, result.rps);
   if (p99Spec) ctx.record(p99Spec, product, result.p99);
 }
