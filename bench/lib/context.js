@@ -74,7 +74,8 @@ function createContext({ options, driver, rgw, products, results }) {
       } finally {
         for (const server of Object.values(started)) {
           const status = await server.stop();
-          if (status.code !== 0 && status.signal !== 'SIGTERM') ctx.log(`${server.name} exited with ${status.signal ?? status.code}`);
+          if (status.crashed) ctx.log(`${server.name} had exited by itself (${status.signal ?? status.code}); its log ends:\n${status.log}`);
+          else if (status.code !== 0 && status.signal !== 'SIGTERM') ctx.log(`${server.name} exited with ${status.signal ?? status.code}`);
         }
         for (const cleanup of cleanups) await cleanup();
       }

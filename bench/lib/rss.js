@@ -29,8 +29,13 @@ function sampleRss(pid, intervalMs = 100) {
   return {
     stop() {
       clearInterval(timer);
-      sampled = Math.max(sampled, statusKiB(pid, 'VmRSS'));
-      const hwm = hwmReset ? statusKiB(pid, 'VmHWM') : 0;
+      let hwm = 0;
+      try {
+        sampled = Math.max(sampled, statusKiB(pid, 'VmRSS'));
+        if (hwmReset) hwm = statusKiB(pid, 'VmHWM');
+      } catch {
+        // the process exited: the samples taken so far are all there is
+      }
       const MiB = (kib) => kib / 1024;
       return { peakMiB: MiB(Math.max(sampled, hwm)), sampledPeakMiB: MiB(sampled), hwmMiB: MiB(hwm), hwmReset, samples };
     },

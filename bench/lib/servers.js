@@ -105,10 +105,13 @@ async function startRegistry(product, storage, { cpuProfileDir } = {}) {
     hostPort,
     pid: proc.pid,
     log: proc.log,
+    /** Stops the server; resolves with its exit status and, when it had exited by itself, its last log lines. */
     async stop() {
+      const crashed = !proc.running();
       const status = await proc.stop('SIGTERM');
+      const log = crashed ? proc.log() : undefined;
       removeTempDir(dir);
-      return status;
+      return { ...status, crashed, log };
     },
   };
 }

@@ -2,6 +2,7 @@
 // Memory rows: the server's peak RSS during 1 push of the full size, 8 concurrent pushes of a
 // quarter of it, and 8 concurrent pushes of the full size (fresh server per run, one registry
 // running at a time); the growth between them; and the aggregate rate of the 8 pushes.
+const { totalmem } = require('node:os');
 const { blob } = require('../blobdata');
 const { pushMonolithic } = require('../registry-client');
 const { sampleRss } = require('../rss');
@@ -35,10 +36,27 @@ async function pushAllSampled(server, blobs, label) {
   return { rss, mbps: blobs.reduce((sum, b) => sum + b.size, 0) / seconds / 1e6 };
 }
 
+/**
+ * A memstore RGW keeps every object in RAM, about twice over for a registry push (the upload's
+ * parts, then the blob's copy): 8 × 1 GiB pushes drove ceph-osd to 23 GiB and the kernel's OOM
+ * killer on a 24 GiB machine. Refuses a memory group that would need more than half the RAM.
+ */
+function refuseMemstoreOverflow(ctx) {
+  const { options } = ctx;
+  if (ctx.driver !== 's3' || options.rgwStore !== 'memstore') return;
+  const needed = 2 * (options.size + 8 * options.parallelSize + 8 * options.size);
+  if (needed > totalmem() / 2) {
+    throw new Error(
+      `the memory rows would put about ${(needed / 2 ** 30).toFixed(0)} GiB into the memstore RGW's RAM (limit: half of ${(totalmem() / 2 ** 30).toFixed(0)} GiB); use a smaller --size for the s3 memory rows (e.g. --only memory --size 256MiB)`,
+    );
+  }
+}
+
 async function memoryRows(ctx, wanted) {
   const { options } = ctx;
   const s = specs(options);
   if (!['rss-1', 'rss-8-small', 'rss-8', 'push-8x'].some(wanted)) return;
+  refuseMemstoreOverflow(ctx);
   ctx.log('hashing the 17 blobs of the memory rows');
   const one = [blob('rss-one', options.size)];
   const eightSmall = Array.from({ length: 8 }, (_, i) => blob(`rss-small-${i}`, options.parallelSize));
