@@ -1,4 +1,4 @@
-import { constants, promises as fs, type Stats } from 'node:fs';
+import { constants, promises as fs, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -12,10 +12,25 @@ import {
 } from '@berth/storage-driver';
 import { copyThenRemove, errorCode, isVisibleName, syncDirectory, writeFileAtomic } from './files';
 import { DRIVER_NAME } from './parameters';
+import { RevalidatedCache } from './revalidated-cache';
 import { FilesystemWriter } from './writer';
 
 /** Read-ahead of one reader stream. */
-const READ_CHUNK_BYTES = 256 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** Budget of remembered small-file contents (links, manifests) and of remembered directory listings. */
+const CONTENT_CACHE_BYTES = 16 * 1024 * 1024;
+const LISTING_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The identity of a path the cache remembers, or undefined when nothing is there any more. This
+ * `stat` is synchronous on purpose: it only runs for paths read recently, whose inode the kernel
+ * has cached, and then costs about 2 µs, against about 8 µs for a round trip through libuv's
+ * thread pool (`node bench`-style measurement: 1,000 stats of hot directories, 2 ms sync vs 6-10 ms async).
+ */
+function revalidationStat(full: string): BigIntStats | undefined {
+  return statSync(full, { bigint: true, throwIfNoEntry: false });
+}
 
 /** Code-unit order of names, the order every driver lists and walks in. */
 function byName(a: string, b: string): number {
@@ -30,6 +45,10 @@ function byName(a: string, b: string): number {
  * or walked. No path can leave the root: besides the wrapper's grammar check, every path is resolved
  * and checked to lie inside it.
  *
+ * Small files read with `getContent` and directory listings are remembered and revalidated with one
+ * `stat` per call (`RevalidatedCache`): a hot link or manifest costs one system call instead of four,
+ * and any change, by this process or another one sharing the directory, is seen at once.
+ *
  * Unwrapped: the factory returns it through `wrapDriver`.
  */
 export class FilesystemDriver implements StorageDriver {
@@ -39,11 +58,19 @@ export class FilesystemDriver implements StorageDriver {
    * @param rootDirectory absolute directory of the store (created by the factory).
    * @param maxThreads most `stat` calls one `walk` issues at once; every other call is one
    *   operation at a time per request, queued by libuv's thread pool (`UV_THREADPOOL_SIZE`).
+   * @param now the clock the caches compare file times with (tests move it forward).
    */
   constructor(
     readonly rootDirectory: string,
     private readonly maxThreads: number,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.contents = new RevalidatedCache<Buffer>(CONTENT_CACHE_BYTES, now);
+    this.listings = new RevalidatedCache<readonly string[]>(LISTING_CACHE_BYTES, now);
+  }
+
+  private readonly contents: RevalidatedCache<Buffer>;
+  private readonly listings: RevalidatedCache<readonly string[]>;
 
   /** The absolute filesystem path of a driver path; throws unless it lies within the root. */
   resolvePath(path: string): string {
@@ -55,10 +82,29 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async getContent(path: string): Promise<Buffer> {
+    const full = this.resolvePath(path);
     try {
-      return await fs.readFile(this.resolvePath(path));
+      if (this.contents.has(full)) {
+        const stats = revalidationStat(full);
+        const remembered = stats && this.contents.get(full, stats);
+        if (remembered) return Buffer.from(remembered);
+      }
+      return await this.readAndRemember(full);
     } catch (error) {
       throw this.notFound(error, path, ['EISDIR']);
+    }
+  }
+
+  /** Reads a whole file, remembering it with the identity `fstat` gave before the read. */
+  private async readAndRemember(full: string): Promise<Buffer> {
+    const handle = await fs.open(full, 'r');
+    try {
+      const stats = await handle.stat({ bigint: true });
+      const content = await handle.readFile();
+      if (BigInt(content.length) === stats.size) this.contents.set(full, stats, Buffer.from(content), content.length);
+      return content;
+    } finally {
+      await handle.close();
     }
   }
 
@@ -121,17 +167,20 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async list(path: string): Promise<string[]> {
-    let entries: string[];
+    const full = this.resolvePath(path);
     try {
-      entries = await fs.readdir(this.resolvePath(path));
+      // The identity is taken before reading, so a change in between is seen by the next call.
+      const stats = (this.listings.has(full) && revalidationStat(full)) || (await fs.stat(full, { bigint: true }));
+      const remembered = this.listings.get(full, stats);
+      if (remembered) return remembered.slice();
+      const entries = (await fs.readdir(full)).filter(isVisibleName).sort(byName);
+      const paths = entries.map((name) => joinPath(path, name));
+      if (stats.isDirectory()) this.listings.set(full, stats, paths, listingWeight(paths));
+      return paths.slice();
     } catch (error) {
       if (path === '/' && errorCode(error) === 'ENOENT') return [];
       throw this.notFound(error, path);
     }
-    return entries
-      .filter(isVisibleName)
-      .sort(byName)
-      .map((name) => joinPath(path, name));
   }
 
   async move(sourcePath: string, destPath: string): Promise<void> {
@@ -217,6 +266,11 @@ export class FilesystemDriver implements StorageDriver {
     }
     return error;
   }
+}
+
+/** Rough bytes a remembered listing holds. */
+function listingWeight(paths: readonly string[]): number {
+  return paths.reduce((sum, p) => sum + 2 * p.length + 32, 0);
 }
 
 function toInfo(path: string, stats: Stats): FileInfo {

@@ -41,15 +41,24 @@ export class FilesystemWriter implements FileWriter {
       this.written += source.length;
       return source.length;
     }
+    // One batch is written while the next one is read from the source: at most two batches are
+    // held, and the file is still written strictly in order (a write starts when the previous ended).
     let batch: Buffer[] = [];
     let batchBytes = 0;
     let appended = 0;
+    let inFlight: Promise<void> = Promise.resolve();
     const flush = async (): Promise<void> => {
-      await writeFully(this.handle, batch);
-      this.written += batchBytes;
-      appended += batchBytes;
+      const buffers = batch;
+      const bytes = batchBytes;
       batch = [];
       batchBytes = 0;
+      await inFlight;
+      inFlight = writeFully(this.handle, buffers).then(() => {
+        this.written += bytes;
+        appended += bytes;
+      });
+      // Reported by the next `await inFlight`, not as an unhandled rejection meanwhile.
+      inFlight.catch(() => undefined);
     };
     try {
       for await (const chunk of source) {
@@ -60,10 +69,13 @@ export class FilesystemWriter implements FileWriter {
       }
     } catch (error) {
       // Keep what arrived before the source failed, so `size` tells the caller where to resume.
+      await inFlight.catch(() => undefined);
       if (batchBytes > 0) await flush().catch(() => undefined);
+      await inFlight.catch(() => undefined);
       throw error;
     }
     if (batchBytes > 0) await flush();
+    await inFlight;
     return appended;
   }
 

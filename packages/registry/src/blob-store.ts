@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { ContentCache } from './content-cache';
 import type { Digest } from './digest';
 import { BlobUnknownError } from './errors';
 import { pathFor } from './paths';
@@ -10,11 +11,16 @@ export interface BlobDescriptor {
   readonly size: number;
 }
 
+/** Manifest bytes remembered per process (see `ContentCache`). */
+const CONTENT_CACHE_BYTES = 16 * 1024 * 1024;
+
 /**
  * The global, content-addressed blob store (`blobs/<alg>/<xx>/<hex>/data`). It knows nothing about
  * repositories: visibility in a repository is the `_layers` link (see `BlobService`).
  */
 export class BlobStore {
+  private readonly contents = new ContentCache(CONTENT_CACHE_BYTES);
+
   constructor(private readonly storage: Storage) {}
 
   /** The blob's size, or undefined when it is not stored. */
@@ -34,14 +40,23 @@ export class BlobStore {
     }
   }
 
-  /** The whole content of a small blob (a manifest), or undefined when it is not stored. */
+  /**
+   * The whole content of a small blob (a manifest), or undefined when it is not stored. Remembered
+   * by digest: the bytes are shared and must not be modified.
+   */
   async getContent(digest: Digest): Promise<Buffer | undefined> {
-    return this.storage.getContent(pathFor({ kind: 'blobData', digest }));
+    const key = digest.toString();
+    const remembered = this.contents.get(key);
+    if (remembered) return remembered;
+    const content = await this.storage.getContent(pathFor({ kind: 'blobData', digest }));
+    if (content) this.contents.set(key, content);
+    return content;
   }
 
   /** Stores small content (manifests, the empty blob) under its digest; atomic, idempotent. */
   async putContent(digest: Digest, content: Buffer): Promise<void> {
     await this.storage.driver.putContent(pathFor({ kind: 'blobData', digest }), content);
+    this.contents.set(digest.toString(), content);
   }
 
   /** A URL the client may fetch the blob from directly, if the driver gives one. */

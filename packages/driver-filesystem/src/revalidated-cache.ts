@@ -1,0 +1,73 @@
+import type { BigIntStats } from 'node:fs';
+
+/**
+ * How long after its last change (ctime) an entry must have been left alone before it is
+ * remembered. File timestamps tick coarsely (a few ms on ext4, 1-2 s elsewhere), so two changes
+ * inside one tick can leave identical stats; an entry older than this at caching time cannot be
+ * changed again without its ctime moving forward (git's "racy clean" rule).
+ */
+export const SETTLE_MS = 2000;
+
+/**
+ * Values remembered per absolute path and trusted only while one `stat` of the path still shows the
+ * same identity (device, inode, size, mtime and ctime in nanoseconds). Any change by any process —
+ * a rename over the file, an append, an entry added to or removed from a directory — changes the
+ * identity, so the cache is correct across processes sharing the directory without any invalidation
+ * messages. Bounded by a weight budget (bytes, roughly); the oldest entries go first.
+ */
+export class RevalidatedCache<T> {
+  private readonly entries = new Map<string, { readonly identity: string; readonly value: T; readonly weight: number }>();
+  private weight = 0;
+
+  constructor(
+    private readonly maxWeight: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when something is remembered for `path` (worth a `stat` to revalidate it). */
+  has(path: string): boolean {
+    return this.entries.has(path);
+  }
+
+  /** The value remembered for `path` if `stats` (taken just now) show it unchanged since. */
+  get(path: string, stats: BigIntStats): T | undefined {
+    const entry = this.entries.get(path);
+    if (entry === undefined) return undefined;
+    if (entry.identity === identityOf(stats)) return entry.value;
+    this.remove(path);
+    return undefined;
+  }
+
+  /**
+   * Remembers `value`, read from `path` while it had `stats`. Entries changed within the last
+   * `SETTLE_MS`, or heavier than a tenth of the budget, are not remembered.
+   */
+  set(path: string, stats: BigIntStats, value: T, weight: number): void {
+    this.remove(path);
+    if (weight > this.maxWeight / 4) return;
+    if (this.now() - Number(stats.ctimeNs / 1_000_000n) < SETTLE_MS) return;
+    this.entries.set(path, { identity: identityOf(stats), value, weight });
+    this.weight += weight;
+    for (const [oldest, entry] of this.entries) {
+      if (this.weight <= this.maxWeight) break;
+      this.entries.delete(oldest);
+      this.weight -= entry.weight;
+    }
+  }
+
+  /** Number of remembered entries. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private remove(path: string): void {
+    const entry = this.entries.get(path);
+    if (entry === undefined) return;
+    this.entries.delete(path);
+    this.weight -= entry.weight;
+  }
+}
+
+function identityOf(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
