@@ -168,6 +168,20 @@ describe('the access log with options', () => {
     }
   });
 
+  it('still answers X-Request-Id and logs with it when the log is disabled and nobody observes requests', async () => {
+    const served = await serve(createInMemoryDriver(), { accessLogDisabled: true, observer: undefined });
+    try {
+      const response = await rawRequest(served.port, 'GET', '/v2/app/tags/list', { headers: { 'X-Request-Id': 'abc-123' } });
+      expect(response?.status).toBe(404);
+      expect(response?.headers['x-request-id']).toBe('abc-123');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(served.lines.filter((l) => l.message === 'request')).toEqual([]);
+      expect(served.records).toEqual([]);
+    } finally {
+      await served.close();
+    }
+  });
+
   it('logs the user the authorization middleware left in res.locals.user', async () => {
     const withUser = (app: express.Express): express.Express =>
       express()

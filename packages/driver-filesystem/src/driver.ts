@@ -20,7 +20,7 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** Budget of remembered small-file contents (links, manifests) and of remembered directory listings. */
 const CONTENT_CACHE_BYTES = 16 * 1024 * 1024;
-const LISTING_CACHE_BYTES = 64 * 1024 * 1024;
+const LISTING_CACHE_BYTES = 32 * 1024 * 1024;
 
 /**
  * The identity of a path the cache remembers, or undefined when nothing is there any more. This
