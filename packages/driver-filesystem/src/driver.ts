@@ -1,6 +1,6 @@
 import { constants, promises as fs, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import {
   PathNotFoundError,
   StorageDriverError,
@@ -13,6 +13,7 @@ import {
 import { copyThenRemove, errorCode, isVisibleName, syncDirectory, writeFileAtomic } from './files';
 import { DRIVER_NAME } from './parameters';
 import { RevalidatedCache } from './revalidated-cache';
+import { sendRange } from './send';
 import { FilesystemWriter } from './writer';
 
 /** Read-ahead of one reader stream. */
@@ -132,6 +133,21 @@ export class FilesystemDriver implements StorageDriver {
     } catch (error) {
       await handle.close();
       throw error;
+    }
+  }
+
+  async sendTo(path: string, offset: number, length: number, sink: Writable): Promise<void> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.resolvePath(path), 'r');
+    } catch (error) {
+      throw this.notFound(error, path);
+    }
+    try {
+      if (!(await handle.stat()).isFile()) throw new PathNotFoundError(this.name, path);
+      await sendRange(this.name, path, handle, offset, length, sink);
+    } finally {
+      await handle.close();
     }
   }
 

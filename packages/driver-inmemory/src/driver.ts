@@ -1,9 +1,10 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import {
   PathNotFoundError,
   StorageDriverError,
   isWithin,
   joinPath,
+  pipeReader,
   type FileInfo,
   type FileWriter,
   type StorageDriver,
@@ -45,6 +46,10 @@ export class InMemoryDriver implements StorageDriver, UploadHost {
 
   async reader(path: string, offset = 0): Promise<Readable> {
     return this.file(path).content.stream(offset);
+  }
+
+  async sendTo(path: string, offset: number, length: number, sink: Writable): Promise<void> {
+    await pipeReader(this.name, path, await this.reader(path, offset), length, sink);
   }
 
   async writer(path: string, append: boolean): Promise<FileWriter> {

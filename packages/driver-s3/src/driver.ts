@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -13,6 +13,7 @@ import {
   PathNotFoundError,
   StorageDriverError,
   joinPath,
+  pipeReader,
   type FileInfo,
   type FileWriter,
   type Logger,
@@ -79,6 +80,24 @@ export class S3Driver implements StorageDriver {
   }
 
   /** GetObject with `Range: bytes=offset-`; an offset at or past the end (416) gives an empty stream. */
+  /** One ranged GetObject for exactly the bytes asked for (a HeadObject for an empty range). */
+  async sendTo(path: string, offset: number, length: number, sink: Writable): Promise<void> {
+    if (length === 0) {
+      await this.stat(path);
+      return;
+    }
+    let body: Readable;
+    try {
+      const range = `bytes=${offset}-${offset + length - 1}`;
+      const out = await this.ctx.client.send(new GetObjectCommand({ Bucket: this.ctx.bucket, Key: this.ctx.key(path), Range: range }));
+      body = (out.Body as Readable | undefined) ?? Readable.from([]);
+    } catch (error) {
+      if (!isInvalidRange(error)) throw this.notFound(error, path);
+      body = Readable.from([]);
+    }
+    await pipeReader(this.name, path, body, length, sink);
+  }
+
   async reader(path: string, offset = 0): Promise<Readable> {
     try {
       const out = await this.ctx.client.send(

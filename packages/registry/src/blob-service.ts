@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { BlobDescriptor } from './blob-store';
 import type { RepositoryContext } from './context';
 import type { Digest } from './digest';
@@ -29,6 +29,11 @@ export class BlobService {
   /** A stream of the blob from `offset` (call `stat` first for the size and visibility check). */
   async open(digest: Digest, offset = 0): Promise<Readable> {
     return this.ctx.blobs.reader(digest, offset);
+  }
+
+  /** Writes `length` bytes of the blob from `offset` to `sink`, not ending it (call `stat` first). */
+  async sendTo(digest: Digest, offset: number, length: number, sink: Writable): Promise<void> {
+    return this.ctx.blobs.sendTo(digest, offset, length, sink);
   }
 
   /** A direct URL for the blob when the driver offers one. */

@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver, WalkFn } from './driver';
 import { InvalidOffsetError, StorageDriverError } from './errors';
 import { assertValidPath } from './paths';
+import { SinkClosedError } from './send';
 
 /** One finished driver operation, for metrics and debug logs. */
 export interface DriverOperation {
@@ -39,6 +40,10 @@ export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): Stor
       observe?.({ driver: name, action, durationMs: performance.now() - started });
       return result;
     } catch (error) {
+      if (error instanceof SinkClosedError) {
+        observe?.({ driver: name, action, durationMs: performance.now() - started });
+        throw error;
+      }
       const typed = normalizeError(name, error);
       observe?.({ driver: name, action, durationMs: performance.now() - started, error: typed });
       throw typed;
@@ -74,6 +79,13 @@ export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): Stor
         assertValidPath(name, path);
         if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(name, path, offset);
         return impl.reader(path, offset);
+      }),
+    sendTo: (path, offset, length, sink: Writable): Promise<void> =>
+      run('SendTo', async () => {
+        assertValidPath(name, path);
+        if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(name, path, offset);
+        if (!Number.isSafeInteger(length) || length < 0) throw new InvalidOffsetError(name, path, offset + length);
+        return impl.sendTo(path, offset, length, sink);
       }),
     writer: (path, append) =>
       run('Writer', async () => {

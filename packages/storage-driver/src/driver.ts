@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** What `stat` and `walk` report about a path. */
 export interface FileInfo {
@@ -60,6 +60,16 @@ export interface StorageDriver {
    * a negative offset rejects with `InvalidOffsetError`.
    */
   reader(path: string, offset?: number): Promise<Readable>;
+  /**
+   * Writes bytes `[offset, offset + length)` of the file at `path` to `sink`, with `sink`'s
+   * back-pressure, and resolves once `sink` has accepted the last one (`sink` is not ended). The
+   * way to serve a blob: a driver may reuse its read buffers here, which a `reader` stream cannot
+   * (`pipeReader` implements it over `reader`). Rejects with `PathNotFoundError` for a missing
+   * path, `InvalidOffsetError` for a negative offset or length, `StorageDriverError` when the file
+   * ends before `offset + length`, and with `sink`'s error when `sink` fails or closes first
+   * (code `ERR_STREAM_PREMATURE_CLOSE`); it stops reading then.
+   */
+  sendTo(path: string, offset: number, length: number, sink: Writable): Promise<void>;
   /**
    * A writer for `path`. `append: false` starts afresh (discarding any unfinished write there);
    * `append: true` resumes an unfinished write, or one whose committed content is empty, and rejects

@@ -6,3 +6,4 @@ export { wrapDriver, normalizeError, type DriverOperation, type WrapOptions } fr
 export { DriverRegistry, type DriverContext, type DriverFactory } from './registry';
 export { walkByList } from './walk';
 export { ParameterReader } from './params';
+export { SinkClosedError, pipeReader, writeAccepted } from './send';

@@ -1,8 +1,9 @@
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import {
   InvalidOffsetError,
   InvalidPathError,
   PathNotFoundError,
+  SinkClosedError,
   StorageDriverError,
   normalizeError,
   wrapDriver,
@@ -35,6 +36,9 @@ class RecordingDriver implements StorageDriver {
   }
   reader(path: string, offset?: number) {
     return this.record(`reader ${path} ${offset}`, Readable.from([]));
+  }
+  sendTo(path: string, offset: number, length: number) {
+    return this.record(`sendTo ${path} ${offset} ${length}`, undefined);
   }
   writer(path: string, append: boolean): Promise<FileWriter> {
     const size = () => this.writerSize;
@@ -105,6 +109,7 @@ describe('wrapDriver', () => {
       driver.getContent('a'),
       driver.putContent('/a/', Buffer.alloc(0)),
       driver.reader('/../x', 0),
+      driver.sendTo('/a/../b', 0, 1, new Writable()),
       driver.writer('//a', false),
       driver.stat(''),
       driver.list('/a//b'),
@@ -128,8 +133,18 @@ describe('wrapDriver', () => {
       const error = await rejection(driver.reader('/a', offset));
       expect(error).toBeInstanceOf(InvalidOffsetError);
       expect(error).toMatchObject({ driver: 'recording', path: '/a', offset });
+      expect(await rejection(driver.sendTo('/a', offset, 1, new Writable()))).toBeInstanceOf(InvalidOffsetError);
+      expect(await rejection(driver.sendTo('/a', 0, offset, new Writable()))).toBeInstanceOf(InvalidOffsetError);
     }
     expect(impl.calls).toEqual([]);
+  });
+
+  it('passes a closed sink through as SinkClosedError and does not count it as a failed operation', async () => {
+    const closed = new SinkClosedError();
+    impl.failure = closed;
+    expect(await rejection(driver.sendTo('/a', 0, 1, new Writable()))).toBe(closed);
+    expect(operations.at(-1)?.action).toBe('SendTo');
+    expect(operations.at(-1)?.error).toBeUndefined();
   });
 
   it('passes typed driver errors through unchanged', async () => {

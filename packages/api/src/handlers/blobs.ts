@@ -1,24 +1,8 @@
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import { Digest } from '@berth/registry';
 import { repositoryOf, sendEmpty, type Handler, type RequestContext } from '../context';
 import { blobTarget, emitEvent } from '../events';
 import { blobMissed } from './blobs-pull-through';
 import { parseRange } from '../http-ranges';
-
-/** Yields the first `length` bytes of `source`, then stops reading it. */
-async function* take(source: Readable, length: number): AsyncGenerator<Buffer> {
-  let remaining = length;
-  if (remaining <= 0) return;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    if (chunk.length >= remaining) {
-      yield chunk.subarray(0, remaining);
-      return;
-    }
-    remaining -= chunk.length;
-    yield chunk;
-  }
-}
 
 /** True when an `If-None-Match` header lists `etag` (or `*`). */
 function notModified(ctx: RequestContext, etag: string): boolean {
@@ -74,8 +58,8 @@ export const getBlob: Handler = async (ctx) => {
     res.end();
     return pulled(ctx, repo.name, digest, blob.size);
   }
-  const source = await repo.blobs.open(digest, start);
-  await pipeline(take(source, length), res);
+  await repo.blobs.sendTo(digest, start, length, res);
+  res.end();
   pulled(ctx, repo.name, digest, blob.size);
 };
 

@@ -4,6 +4,7 @@ import { contentCases } from './cases-content';
 import { concurrencyCases } from './cases-concurrency';
 import { mutateCases } from './cases-mutate';
 import { pathCases } from './cases-paths';
+import { sendCases } from './cases-send';
 import { streamCases } from './cases-streams';
 import { treeCases } from './cases-tree';
 import { writerCases } from './cases-writers';
@@ -57,6 +58,7 @@ export function describeDriverConformance(
     pathCases(ctx);
     contentCases(ctx);
     streamCases(ctx);
+    sendCases(ctx);
     writerCases(ctx);
     treeCases(ctx);
     mutateCases(ctx);
