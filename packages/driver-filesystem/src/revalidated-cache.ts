@@ -2,11 +2,18 @@ import type { BigIntStats } from 'node:fs';
 
 /**
  * How long after its last change (ctime) an entry must have been left alone before it is
- * remembered. File timestamps tick coarsely (a few ms on ext4, 1-2 s elsewhere), so two changes
- * inside one tick can leave identical stats; an entry older than this at caching time cannot be
- * changed again without its ctime moving forward (git's "racy clean" rule).
+ * remembered. Two changes inside one timestamp tick can leave identical stats; an entry older than
+ * a tick at caching time cannot change again without its ctime moving forward (git's "racy clean"
+ * rule). Filesystems with sub-second timestamps (ext4, xfs, btrfs, tmpfs) tick at most every 10 ms
+ * (the kernel's jiffy at HZ=100); ones with whole-second timestamps, 1 or 2 s (FAT).
  */
-export const SETTLE_MS = 2000;
+export const SETTLE_MS = 100;
+export const SETTLE_MS_COARSE = 3000;
+
+/** The settle time for an entry, from whether its ctime has a sub-second part. */
+function settleTimeOf(stats: BigIntStats): number {
+  return stats.ctimeNs % 1_000_000_000n === 0n ? SETTLE_MS_COARSE : SETTLE_MS;
+}
 
 /**
  * Values remembered per absolute path and trusted only while one `stat` of the path still shows the
@@ -39,13 +46,13 @@ export class RevalidatedCache<T> {
   }
 
   /**
-   * Remembers `value`, read from `path` while it had `stats`. Entries changed within the last
-   * `SETTLE_MS`, or heavier than a tenth of the budget, are not remembered.
+   * Remembers `value`, read from `path` while it had `stats`. Entries changed within their settle
+   * time (`SETTLE_MS`, or `SETTLE_MS_COARSE` for whole-second timestamps), or heavier than a tenth of the budget, are not remembered.
    */
   set(path: string, stats: BigIntStats, value: T, weight: number): void {
     this.remove(path);
     if (weight > this.maxWeight / 4) return;
-    if (this.now() - Number(stats.ctimeNs / 1_000_000n) < SETTLE_MS) return;
+    if (this.now() - Number(stats.ctimeNs / 1_000_000n) < settleTimeOf(stats)) return;
     this.entries.set(path, { identity: identityOf(stats), value, weight });
     this.weight += weight;
     for (const [oldest, entry] of this.entries) {

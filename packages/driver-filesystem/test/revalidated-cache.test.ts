@@ -4,22 +4,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PathNotFoundError, wrapDriver, type StorageDriver } from '@berth/storage-driver';
 import { FilesystemDriver } from '@berth/driver-filesystem';
-import { RevalidatedCache, SETTLE_MS } from '../src/revalidated-cache';
+import { RevalidatedCache, SETTLE_MS, SETTLE_MS_COARSE } from '../src/revalidated-cache';
 
 const NOW = 1_800_000_000_000;
 
-function statsOf(fields: { ino?: bigint; size?: bigint; ctimeMs: number }): BigIntStats {
-  const ctimeNs = BigInt(fields.ctimeMs) * 1_000_000n;
+/** Stats with a ctime of `ctimeMs` plus 123 ns (a filesystem with fine timestamps) unless `coarse`. */
+function statsOf(fields: { ino?: bigint; size?: bigint; ctimeMs: number; coarse?: boolean }): BigIntStats {
+  const ctimeNs = BigInt(fields.ctimeMs) * 1_000_000n + (fields.coarse ? 0n : 123n);
   return { dev: 1n, ino: fields.ino ?? 7n, size: fields.size ?? 71n, mtimeNs: ctimeNs, ctimeNs } as BigIntStats;
 }
 
 describe('RevalidatedCache', () => {
   it('does not remember an entry changed within the settle time (its stats may not change on the next write)', () => {
     const cache = new RevalidatedCache<string>(1000, () => NOW);
-    cache.set('/f', statsOf({ ctimeMs: NOW - SETTLE_MS + 50 }), 'fresh', 10);
+    cache.set('/f', statsOf({ ctimeMs: NOW - SETTLE_MS + 5 }), 'fresh', 10);
     expect(cache.size).toBe(0);
     cache.set('/f', statsOf({ ctimeMs: NOW - SETTLE_MS - 1 }), 'settled', 10);
     expect(cache.get('/f', statsOf({ ctimeMs: NOW - SETTLE_MS - 1 }))).toBe('settled');
+  });
+
+  it('waits longer before remembering entries of a filesystem with whole-second timestamps', () => {
+    const cache = new RevalidatedCache<string>(1000, () => NOW);
+    const wholeSecond = Math.floor((NOW - SETTLE_MS - 1000) / 1000) * 1000;
+    cache.set('/f', statsOf({ ctimeMs: wholeSecond, coarse: true }), 'fresh', 10);
+    expect(cache.size).toBe(0);
+    cache.set('/f', statsOf({ ctimeMs: wholeSecond - SETTLE_MS_COARSE, coarse: true }), 'settled', 10);
+    expect(cache.size).toBe(1);
   });
 
   it('forgets an entry whose inode, size or times changed', () => {
