@@ -14,7 +14,11 @@ type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
  * Appends to the file at the writer's path, opened for writing by the driver (truncated for a new
  * write, in append mode to resume one). As in distribution, the bytes are at the path while being
  * written; callers that must not expose partial content write to a staging path and `move` it.
- * `close` and `commit` both fsync; `cancel` removes the file.
+ * `close` only closes: the bytes are in the kernel, visible to every process that resumes the write.
+ * It does not fsync, so a PATCH does not wait for the disk: an unfinished upload that a machine
+ * crash truncated or zero-filled fails its digest check at commit (the hash is then recomputed
+ * from storage, as the hashing process is gone). `commit` fsyncs the file and its directory.
+ * `cancel` removes the file.
  */
 export class FilesystemWriter implements FileWriter {
   private state: WriterState = 'open';
@@ -82,11 +86,7 @@ export class FilesystemWriter implements FileWriter {
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closed';
-    try {
-      await this.handle.sync();
-    } finally {
-      await this.handle.close();
-    }
+    await this.handle.close();
   }
 
   async commit(): Promise<void> {
