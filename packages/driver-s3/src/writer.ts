@@ -11,10 +11,16 @@ import type { S3Context } from './context';
 import { isNotFound } from './errors';
 import { MAX_PARTS, isUploadablePart } from './limits';
 import { listParts, type StoredPart } from './listing';
+import { PartBufferPool, partBufferPoolOf } from './part-buffers';
 import { abortUpload, deleteTail, findUploads, readTail, writeTail } from './uploads';
 
-/** The first allocation of a writer's part buffer; it doubles up to `chunksize` as data arrives. */
+/** The first allocation of a writer's part buffer; it doubles as data arrives, up to `DOUBLING_LIMIT`. */
 const INITIAL_BUFFER = 64 * 1024;
+/**
+ * Past this size the buffer grows straight to a full-size one from the pool: doubling on to a
+ * 10 MiB chunksize would leave 16 MiB of short-lived buffers behind per large upload.
+ */
+const DOUBLING_LIMIT = 1024 * 1024;
 
 type WriterState = 'open' | 'closed' | 'committed' | 'cancelled' | 'failed';
 
@@ -26,10 +32,32 @@ interface ResumeState {
   readonly tailMayExist: boolean;
 }
 
+/** The part a writer is sending while it fills its other buffer. */
+interface PartInFlight {
+  readonly partNumber: number;
+  /** A pooled buffer, reused or given back once the part settled. */
+  readonly buffer: Buffer;
+  readonly length: number;
+  /** Never rejects: the part's ETag, or the error that failed it. */
+  readonly outcome: Promise<{ etag: string } | { error: unknown }>;
+}
+
 /**
- * A resumable writer to one key. Memory: one part buffer of at most `chunksize` bytes, reused for
- * every part; whenever it fills, it is sent as the next UploadPart, so an object of any size
- * streams through.
+ * A resumable writer to one key.
+ *
+ * Memory: one part buffer, growing by doubling from 64 KiB to `chunksize` (a small object never
+ * takes a full part buffer), and during `write` possibly a second one. Full-size buffers come from
+ * the driver's `PartBufferPool` (see part-buffers.ts) and go back to it when the writer is done,
+ * on every path (commit, close, cancel, failure); the second one already at the end of each
+ * `write`. Whenever the buffer fills, it is sent as the next UploadPart, so an object of any size
+ * streams through:
+ * - with a second buffer (lent only within the pool's budget), the part is sent while `write`
+ *   goes on reading the source into the other buffer; before the next part starts, the previous
+ *   one is awaited, so at most one UploadPart is in flight per writer and parts are numbered,
+ *   finished and recorded in order;
+ * - without one, `write` waits for the part before it reads on, into the same buffer.
+ * `write` returns (or throws) only after its last part settled, so `size`, `close` and `commit`
+ * never see a part in flight.
  *
  * State lives in S3 only (see uploads.ts for the layout), so any process can resume a write:
  * - the multipart upload is created when the first part is sent or the writer is closed;
@@ -45,8 +73,16 @@ export class S3FileWriter implements FileWriter {
   private uploadId: string | undefined;
   private readonly parts: StoredPart[];
   private partBytes: number;
+  /** The buffer being filled; its first `length` bytes are the ones not yet sent. */
   private buffer: Buffer;
   private length: number;
+  /** Whether `buffer` came from the pool (it is then `chunksize` bytes long). */
+  private bufferPooled = false;
+  /** A pooled buffer the writer holds that is neither being filled nor in flight. */
+  private spare: Buffer | undefined;
+  private inFlight: PartInFlight | undefined;
+  /** Set as soon as the part in flight failed, so that reading stops before the next part is full. */
+  private inFlightFailed = false;
   /** How many leading buffered bytes the tail object already holds for the current part count. */
   private persistedTail: number;
   private tailMayExist: boolean;
@@ -55,6 +91,7 @@ export class S3FileWriter implements FileWriter {
 
   private constructor(
     private readonly ctx: S3Context,
+    private readonly pool: PartBufferPool,
     private readonly path: string,
     private readonly key: string,
     resume: ResumeState,
@@ -73,14 +110,18 @@ export class S3FileWriter implements FileWriter {
    * Opens a writer. `append: false` aborts any unfinished upload for the key and starts empty.
    * `append: true` resumes the newest unfinished upload (ListMultipartUploads + ListParts + the
    * tail object), or starts empty over committed empty content; PathNotFoundError when there is
-   * neither, StorageDriverError for committed non-empty content.
+   * neither, StorageDriverError for committed non-empty content. `pool` (default: the driver's)
+   * lends the full-size part buffers; its buffer size must be the driver's `chunksize`.
    */
-  static async open(ctx: S3Context, path: string, append: boolean): Promise<S3FileWriter> {
+  static async open(ctx: S3Context, path: string, append: boolean, pool = partBufferPoolOf(ctx)): Promise<S3FileWriter> {
+    if (pool.bufferSize !== ctx.params.chunkSize) {
+      throw new RangeError(`part buffers of ${pool.bufferSize} bytes do not match chunksize ${ctx.params.chunkSize}`);
+    }
     const key = ctx.key(path);
     const uploads = await findUploads(ctx, key);
     if (!append) {
       for (const upload of uploads) await abortUpload(ctx, key, upload.UploadId ?? '');
-      return new S3FileWriter(ctx, path, key, { uploadId: undefined, parts: [], tail: Buffer.alloc(0), tailMayExist: uploads.length > 0 });
+      return new S3FileWriter(ctx, pool, path, key, { uploadId: undefined, parts: [], tail: Buffer.alloc(0), tailMayExist: uploads.length > 0 });
     }
     const newest = uploads[uploads.length - 1];
     if (!newest?.UploadId) {
@@ -93,12 +134,12 @@ export class S3FileWriter implements FileWriter {
         throw error;
       }
       if (size !== 0) throw new StorageDriverError(ctx.name, `cannot append to ${path}: its committed content is not empty`);
-      return new S3FileWriter(ctx, path, key, { uploadId: undefined, parts: [], tail: Buffer.alloc(0), tailMayExist: false });
+      return new S3FileWriter(ctx, pool, path, key, { uploadId: undefined, parts: [], tail: Buffer.alloc(0), tailMayExist: false });
     }
     const uploadId = newest.UploadId;
     const [parts, tail] = await Promise.all([listParts(ctx, key, uploadId), readTail(ctx, key)]);
     const valid = tail !== undefined && tail.uploadId === uploadId && tail.partCount === parts.length;
-    return new S3FileWriter(ctx, path, key, {
+    return new S3FileWriter(ctx, pool, path, key, {
       uploadId,
       parts,
       tail: valid ? tail.bytes : Buffer.alloc(0),
@@ -107,7 +148,7 @@ export class S3FileWriter implements FileWriter {
   }
 
   get size(): number {
-    return this.partBytes + this.length;
+    return this.partBytes + (this.inFlight?.length ?? 0) + this.length;
   }
 
   async write(source: Readable | Buffer): Promise<number> {
@@ -115,13 +156,16 @@ export class S3FileWriter implements FileWriter {
       let written = 0;
       if (Buffer.isBuffer(source)) {
         await this.append(source);
-        return source.length;
+        written = source.length;
+      } else {
+        for await (const chunk of source) {
+          const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array | string);
+          await this.append(bytes);
+          written += bytes.length;
+        }
       }
-      for await (const chunk of source) {
-        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array | string);
-        await this.append(bytes);
-        written += bytes.length;
-      }
+      await this.finishInFlight();
+      this.returnSpare();
       return written;
     });
   }
@@ -197,6 +241,8 @@ export class S3FileWriter implements FileWriter {
     try {
       return await operation();
     } catch (error) {
+      // The part in flight still reads its buffer, and may still land in S3: wait for it.
+      await this.finishInFlight().catch(() => undefined);
       this.state = 'failed';
       this.release();
       throw error;
@@ -205,9 +251,13 @@ export class S3FileWriter implements FileWriter {
     }
   }
 
-  /** Copies `bytes` into the part buffer, sending a part each time it reaches `chunksize`. */
+  /**
+   * Copies `bytes` into the part buffer, sending a part each time it reaches `chunksize`: in the
+   * background when a second buffer is at hand, else waiting for it.
+   */
   private async append(bytes: Buffer): Promise<void> {
     const chunkSize = this.ctx.params.chunkSize;
+    if (this.inFlightFailed) await this.finishInFlight();
     let offset = 0;
     while (offset < bytes.length) {
       const take = Math.min(bytes.length - offset, chunkSize - this.length);
@@ -215,17 +265,57 @@ export class S3FileWriter implements FileWriter {
       bytes.copy(this.buffer, this.length, offset, offset + take);
       this.length += take;
       offset += take;
-      if (this.length === chunkSize) await this.sendPart();
+      if (this.length === chunkSize) await this.partFull();
     }
   }
 
-  /** Grows the buffer (doubling, capped at `chunksize`) to hold `needed` bytes. */
+  /**
+   * Grows the buffer to hold `needed` bytes: doubling while that stays within `DOUBLING_LIMIT` and
+   * the pool has no idle buffer to reuse, else to a full-size (`chunksize`) buffer from the pool.
+   */
   private reserve(needed: number): void {
     if (this.buffer.length >= needed) return;
-    const size = Math.min(this.ctx.params.chunkSize, Math.max(needed, this.buffer.length * 2));
-    const grown = Buffer.allocUnsafe(size);
+    const size = Math.max(needed, this.buffer.length * 2);
+    const pooled = size > DOUBLING_LIMIT || this.pool.idleCount > 0;
+    const grown = pooled ? this.pool.acquire() : Buffer.allocUnsafe(size);
     this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
+    this.bufferPooled = pooled;
+  }
+
+  /** The full buffer goes out as the next part; reading goes on into a spare buffer if there is one. */
+  private async partFull(): Promise<void> {
+    await this.finishInFlight();
+    const next = this.spare ?? this.pool.tryAcquireSpare();
+    this.spare = undefined;
+    if (!next || !this.bufferPooled) {
+      if (next) this.spare = next;
+      await this.sendPart();
+      return;
+    }
+    await this.ensureUpload();
+    const partNumber = this.nextPartNumber();
+    const { buffer, length } = this.emptyBuffer(next);
+    this.inFlightFailed = false;
+    const outcome = this.uploadPart(partNumber, buffer, length).then(
+      (etag) => ({ etag }),
+      (error: unknown) => {
+        this.inFlightFailed = true;
+        return { error };
+      },
+    );
+    this.inFlight = { partNumber, buffer, length, outcome };
+  }
+
+  /** Waits for the part in flight, if any, records it and keeps its buffer as the spare; throws its error. */
+  private async finishInFlight(): Promise<void> {
+    const part = this.inFlight;
+    if (!part) return;
+    const outcome = await part.outcome;
+    this.inFlight = undefined;
+    this.spare = part.buffer;
+    if ('error' in outcome) throw outcome.error;
+    this.recordPart(part.partNumber, outcome.etag, part.length);
   }
 
   private async ensureUpload(): Promise<void> {
@@ -242,27 +332,51 @@ export class S3FileWriter implements FileWriter {
     this.uploadId = out.UploadId;
   }
 
-  /** Sends the buffered bytes as the next part and empties the buffer (keeping its memory). */
+  /** Sends the buffered bytes as the next part, waiting for it, and empties the buffer (keeping its memory). */
   private async sendPart(): Promise<void> {
     await this.ensureUpload();
+    const partNumber = this.nextPartNumber();
+    const etag = await this.uploadPart(partNumber, this.buffer, this.length);
+    this.recordPart(partNumber, etag, this.length);
+    this.length = 0;
+    this.persistedTail = 0;
+  }
+
+  /** The number of the next part; every earlier part is recorded, none is in flight. */
+  private nextPartNumber(): number {
     const partNumber = (this.parts[this.parts.length - 1]?.PartNumber ?? 0) + 1;
     if (partNumber > MAX_PARTS) {
       throw new StorageDriverError(this.ctx.name, `${this.path} exceeds S3's ${MAX_PARTS} parts (chunksize ${this.ctx.params.chunkSize})`);
     }
+    return partNumber;
+  }
+
+  /** Hands the buffered bytes over (to a part in flight) and continues with `next`, empty. */
+  private emptyBuffer(next: Buffer): { buffer: Buffer; length: number } {
+    const full = { buffer: this.buffer, length: this.length };
+    this.buffer = next;
+    this.length = 0;
+    this.persistedTail = 0;
+    return full;
+  }
+
+  private async uploadPart(partNumber: number, buffer: Buffer, length: number): Promise<string> {
     const out = await this.ctx.client.send(
       new UploadPartCommand({
         Bucket: this.ctx.bucket,
         Key: this.key,
         UploadId: this.uploadId,
         PartNumber: partNumber,
-        Body: this.buffer.subarray(0, this.length),
-        ContentLength: this.length,
+        Body: buffer.subarray(0, length),
+        ContentLength: length,
       }),
     );
-    this.parts.push({ PartNumber: partNumber, ETag: out.ETag ?? '', Size: this.length });
-    this.partBytes += this.length;
-    this.length = 0;
-    this.persistedTail = 0;
+    return out.ETag ?? '';
+  }
+
+  private recordPart(partNumber: number, etag: string, length: number): void {
+    this.parts.push({ PartNumber: partNumber, ETag: etag, Size: length });
+    this.partBytes += length;
   }
 
   private async dropTail(): Promise<void> {
@@ -270,8 +384,20 @@ export class S3FileWriter implements FileWriter {
     this.tailMayExist = false;
   }
 
-  /** Frees the part buffer once the writer is done (`length` stays, for `size`). */
+  /** Gives the spare buffer back to the pool (at the end of each `write`). */
+  private returnSpare(): void {
+    if (this.spare) this.pool.release(this.spare);
+    this.spare = undefined;
+  }
+
+  /**
+   * Frees the part buffers once the writer is done (`length` stays, for `size`): pooled ones go
+   * back to the pool. Never called with a part in flight; calling it again does nothing.
+   */
   private release(): void {
+    this.returnSpare();
+    if (this.bufferPooled) this.pool.release(this.buffer);
+    this.bufferPooled = false;
     this.buffer = Buffer.alloc(0);
   }
 }
