@@ -41,6 +41,9 @@ const EPOCH = new Date(0);
  * Besides `StorageDriver` it offers `abortMultipartUploads`, which upload purging uses to reclaim
  * the parts of writes that were never committed or cancelled.
  */
+/** `sendTo` asks S3 for exactly the range up to this size (see there). */
+const CLOSED_RANGE_MAX_BYTES = 16 * 1024 * 1024;
+
 export class S3Driver implements StorageDriver {
   readonly name: string;
   readonly ctx: S3Context;
@@ -80,10 +83,19 @@ export class S3Driver implements StorageDriver {
   }
 
   /** GetObject with `Range: bytes=offset-`; an offset at or past the end (416) gives an empty stream. */
-  /** One ranged GetObject for exactly the bytes asked for (a HeadObject for an empty range). */
+  /**
+   * Up to 16 MiB: one GetObject for exactly that range. Beyond: the `reader` stream (a GetObject
+   * from `offset` to the end, as distribution asks for it), cut after `length` bytes, because Ceph
+   * RGW served a 1 GiB object markedly slower to a closed range (`bytes=0-1073741823`: 0.64-0.70×
+   * distribution's pull) than to an open one (0.93×). An empty range costs one HeadObject.
+   */
   async sendTo(path: string, offset: number, length: number, sink: Writable): Promise<void> {
     if (length === 0) {
       await this.stat(path);
+      return;
+    }
+    if (length > CLOSED_RANGE_MAX_BYTES) {
+      await pipeReader(this.name, path, await this.reader(path, offset), length, sink);
       return;
     }
     let body: Readable;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PathNotFoundError, type FileInfo, type Logger } from '@berth/storage-driver';
 import { s3DriverFactory, type S3Driver } from '@berth/driver-s3';
@@ -71,6 +72,27 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
 
       await driver.move('/to/small', '/to/small');
       expect((await driver.getContent('/to/small')).toString()).toBe('small');
+    }), 300_000);
+
+  it('sends a short range with a closed Range header and a long one as an open-ended GetObject cut at its length', () =>
+    withDriver('send', {}, async (_raw, driver, sent) => {
+      const content = randomBytes(20 * MIB + 7);
+      await driver.putContent('/blob', content);
+      const received = async (offset: number, length: number): Promise<Buffer> => {
+        const chunks: Buffer[] = [];
+        const sink = new Writable({ write: (chunk: Buffer, _e, done) => void (chunks.push(Buffer.from(chunk)), done()) });
+        await driver.sendTo('/blob', offset, length, sink);
+        return Buffer.concat(chunks);
+      };
+      sent.length = 0;
+      expect((await received(5, 1000)).equals(content.subarray(5, 1005))).toBe(true);
+      expect(sent.find((s) => s.command === 'GetObjectCommand')?.headers.range).toBe('bytes=5-1004');
+      sent.length = 0;
+      expect((await received(3, 17 * MIB)).equals(content.subarray(3, 3 + 17 * MIB))).toBe(true);
+      expect(sent.find((s) => s.command === 'GetObjectCommand')?.headers.range).toBe('bytes=3-');
+      sent.length = 0;
+      expect((await received(0, content.length)).equals(content)).toBe(true);
+      expect(sent.find((s) => s.command === 'GetObjectCommand')?.headers.range).toBeUndefined();
     }), 300_000);
 
   it('presigns GET and HEAD URLs for 20 minutes that Node fetch can use, and that fail when tampered with', () =>
