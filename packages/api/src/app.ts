@@ -12,11 +12,22 @@ import { baseUrl, UrlBuilder } from './urls';
 
 /** Sets `Docker-Distribution-API-Version` and the configured `http.headers` on every response. */
 function responseHeaders(options: ResolvedOptions): RequestHandler {
+  const configured = Object.entries(options.headers ?? {});
   return (_req, res, next) => {
-    res.set('Docker-Distribution-API-Version', 'registry/2.0');
-    for (const [name, values] of Object.entries(options.headers ?? {})) res.set(name, values);
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    for (const [name, values] of configured) res.set(name, values);
     next();
   };
+}
+
+const NO_QUERY = '';
+
+/** The query string of a request URL (between `?` and any `#`), or '' (most requests have none). */
+function queryOf(url: string): string {
+  const mark = url.indexOf('?');
+  if (mark === -1) return NO_QUERY;
+  const fragment = url.indexOf('#', mark);
+  return url.slice(mark + 1, fragment === -1 ? undefined : fragment);
 }
 
 /** The path below `http.prefix`, or undefined when the request is outside it. */
@@ -57,7 +68,7 @@ function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandle
     if (options.readOnly && WRITE_METHODS.has(req.method)) {
       throw new UnsupportedError('the registry is in read-only mode (storage.maintenance.readonly)');
     }
-    const query = new URL(req.originalUrl, 'http://registry.invalid').searchParams;
+    const query = new URLSearchParams(queryOf(req.originalUrl));
     // The authorization middleware refused the mount source: a plain upload session instead.
     if ((res.locals as AuthLocals).mountRefused) ['mount', 'from'].forEach((key) => query.delete(key));
     const ctx: RequestContext = {

@@ -168,11 +168,25 @@ export interface StoredManifestInfo {
   readonly subject?: Digest;
 }
 
+/** Descriptions of the buffers the manifest cache hands out again and again (see `describeStoredManifest`). */
+const described = new WeakMap<Buffer, StoredManifestInfo>();
+
 /**
  * The media type and referrer facts of stored manifest bytes. Never throws: unparsable content is
  * served as an OCI image manifest; schema 1 content (written by an old registry) as schema 1.
+ *
+ * Remembered per buffer: the same cached bytes are not parsed again (callers must not modify either).
  */
 export function describeStoredManifest(content: Buffer): StoredManifestInfo {
+  let info = described.get(content);
+  if (info === undefined) {
+    info = describe(content);
+    described.set(content, info);
+  }
+  return info;
+}
+
+function describe(content: Buffer): StoredManifestInfo {
   let json: Json;
   try {
     json = parseJson(content);
