@@ -59,15 +59,17 @@ export class FilesystemDriver implements StorageDriver {
    * @param rootDirectory absolute directory of the store (created by the factory).
    * @param maxThreads most `stat` calls one `walk` issues at once; every other call is one
    *   operation at a time per request, queued by libuv's thread pool (`UV_THREADPOOL_SIZE`).
-   * @param now the clock the caches compare file times with (tests move it forward).
+   * @param options.remember whether small files and listings are remembered (only where a `stat`
+   *   is always current: `isLocalFilesystem`); `now`, the clock the caches compare file times with.
    */
   constructor(
     readonly rootDirectory: string,
     private readonly maxThreads: number,
-    now: () => number = Date.now,
+    options: { readonly remember?: boolean; readonly now?: () => number } = {},
   ) {
-    this.contents = new RevalidatedCache<Buffer>(CONTENT_CACHE_BYTES, now);
-    this.listings = new RevalidatedCache<readonly string[]>(LISTING_CACHE_BYTES, now);
+    const remember = options.remember ?? true;
+    this.contents = new RevalidatedCache<Buffer>(remember ? CONTENT_CACHE_BYTES : 0, options.now);
+    this.listings = new RevalidatedCache<readonly string[]>(remember ? LISTING_CACHE_BYTES : 0, options.now);
   }
 
   private readonly contents: RevalidatedCache<Buffer>;

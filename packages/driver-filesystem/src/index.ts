@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { DriverParameterError, wrapDriver, type DriverContext, type DriverFactory, type StorageDriver } from '@berth/storage-driver';
 import { FilesystemDriver } from './driver';
+import { isLocalFilesystem } from './local-filesystem';
 import { DRIVER_NAME, readParameters } from './parameters';
 
 export { FilesystemDriver } from './driver';
@@ -24,7 +25,9 @@ export const filesystemDriverFactory: DriverFactory = {
       const reason = error instanceof Error ? error.message : String(error);
       throw new DriverParameterError(DRIVER_NAME, 'rootdirectory', `cannot use ${rootDirectory} as the root directory: ${reason}`);
     }
-    context.logger?.debug('filesystem storage ready', { rootDirectory, maxThreads });
-    return wrapDriver(new FilesystemDriver(rootDirectory, maxThreads), { observe: context.observe });
+    // Remembered reads are revalidated with `stat`, which only a local filesystem answers truthfully.
+    const remember = await isLocalFilesystem(rootDirectory);
+    context.logger?.debug('filesystem storage ready', { rootDirectory, maxThreads, remember });
+    return wrapDriver(new FilesystemDriver(rootDirectory, maxThreads, { remember }), { observe: context.observe });
   },
 };

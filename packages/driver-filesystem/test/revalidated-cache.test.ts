@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PathNotFoundError, wrapDriver, type StorageDriver } from '@berth/storage-driver';
 import { FilesystemDriver } from '@berth/driver-filesystem';
+import { isLocalFilesystem } from '../src/local-filesystem';
 import { RevalidatedCache, SETTLE_MS, SETTLE_MS_COARSE } from '../src/revalidated-cache';
 
 const NOW = 1_800_000_000_000;
@@ -61,7 +62,7 @@ describe('filesystem driver: remembered contents and listings follow changes mad
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'berth-fs-cache-'));
     // A clock far ahead: every file counts as settled, so everything read is remembered.
-    driver = wrapDriver(new FilesystemDriver(root, 100, () => Date.now() + 3_600_000));
+    driver = wrapDriver(new FilesystemDriver(root, 100, { now: () => Date.now() + 3_600_000 }));
   });
 
   afterEach(async () => {
@@ -91,6 +92,12 @@ describe('filesystem driver: remembered contents and listings follow changes mad
     (await driver.getContent('/f')).fill(0x7a);
     (await driver.getContent('/f')).fill(0x7a);
     expect((await driver.getContent('/f')).toString()).toBe('abc');
+  });
+
+  it('counts tmpfs as a local filesystem, and procfs or a missing directory as not', async () => {
+    expect(await isLocalFilesystem('/dev/shm')).toBe(true);
+    expect(await isLocalFilesystem('/proc')).toBe(false);
+    expect(await isLocalFilesystem(join(root, 'does-not-exist'))).toBe(false);
   });
 
   it('lists entries added and removed by another process at once', async () => {
