@@ -23,7 +23,7 @@ function settleTimeOf(stats: BigIntStats): number {
  * messages. Bounded by a weight budget (bytes, roughly); the oldest entries go first.
  */
 export class RevalidatedCache<T> {
-  private readonly entries = new Map<string, { readonly identity: string; readonly value: T; readonly weight: number }>();
+  private readonly entries = new Map<string, { readonly identity: Identity; readonly value: T; readonly weight: number }>();
   private weight = 0;
 
   constructor(
@@ -40,7 +40,7 @@ export class RevalidatedCache<T> {
   get(path: string, stats: BigIntStats): T | undefined {
     const entry = this.entries.get(path);
     if (entry === undefined) return undefined;
-    if (entry.identity === identityOf(stats)) return entry.value;
+    if (sameIdentity(entry.identity, stats)) return entry.value;
     this.remove(path);
     return undefined;
   }
@@ -75,6 +75,19 @@ export class RevalidatedCache<T> {
   }
 }
 
-function identityOf(stats: BigIntStats): string {
-  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+/** What must be unchanged for a remembered value to be trusted. */
+type Identity = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
+
+function identityOf(stats: BigIntStats): Identity {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs };
+}
+
+function sameIdentity(identity: Identity, stats: BigIntStats): boolean {
+  return (
+    identity.ctimeNs === stats.ctimeNs &&
+    identity.mtimeNs === stats.mtimeNs &&
+    identity.ino === stats.ino &&
+    identity.size === stats.size &&
+    identity.dev === stats.dev
+  );
 }
