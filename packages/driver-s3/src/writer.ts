@@ -286,16 +286,18 @@ export class S3FileWriter implements FileWriter {
   /** The full buffer goes out as the next part; reading goes on into a spare buffer if there is one. */
   private async partFull(): Promise<void> {
     await this.finishInFlight();
-    const next = this.spare ?? this.pool.tryAcquireSpare();
-    this.spare = undefined;
-    if (!next || !this.bufferPooled) {
-      if (next) this.spare = next;
+    await this.ensureUpload();
+    const partNumber = this.nextPartNumber();
+    const next = this.bufferPooled ? (this.spare ?? this.pool.tryAcquireSpare()) : undefined;
+    if (!next) {
       await this.sendPart();
       return;
     }
-    await this.ensureUpload();
-    const partNumber = this.nextPartNumber();
-    const { buffer, length } = this.emptyBuffer(next);
+    const { buffer, length } = this;
+    this.buffer = next;
+    this.length = 0;
+    this.persistedTail = 0;
+    this.spare = undefined;
     this.inFlightFailed = false;
     const outcome = this.uploadPart(partNumber, buffer, length).then(
       (etag) => ({ etag }),
@@ -349,15 +351,6 @@ export class S3FileWriter implements FileWriter {
       throw new StorageDriverError(this.ctx.name, `${this.path} exceeds S3's ${MAX_PARTS} parts (chunksize ${this.ctx.params.chunkSize})`);
     }
     return partNumber;
-  }
-
-  /** Hands the buffered bytes over (to a part in flight) and continues with `next`, empty. */
-  private emptyBuffer(next: Buffer): { buffer: Buffer; length: number } {
-    const full = { buffer: this.buffer, length: this.length };
-    this.buffer = next;
-    this.length = 0;
-    this.persistedTail = 0;
-    return full;
   }
 
   private async uploadPart(partNumber: number, buffer: Buffer, length: number): Promise<string> {
