@@ -45,8 +45,9 @@ interface PartInFlight {
 /**
  * A resumable writer to one key.
  *
- * Memory: one part buffer, growing by doubling from 64 KiB to `chunksize` (a small object never
- * takes a full part buffer), and during `write` possibly a second one. Full-size buffers come from
+ * Memory: one part buffer, doubling from 64 KiB up to 1 MiB, then `chunksize` (a small object never
+ * takes a full part buffer unless an idle one is there to reuse), and during `write` possibly a
+ * second `chunksize` one. Full-size buffers come from
  * the driver's `PartBufferPool` (see part-buffers.ts) and go back to it when the writer is done,
  * on every path (commit, close, cancel, failure); the second one already at the end of each
  * `write`. Whenever the buffer fills, it is sent as the next UploadPart, so an object of any size
