@@ -103,7 +103,7 @@ describe('metrics on the debug server', () => {
 
   it('times storage operations by driver and action, and counts no "not found" as an error', async () => {
     const { samples } = await scrape(registry);
-    for (const action of ['PutContent', 'GetContent', 'Writer', 'Writer.write', 'Move', 'Stat', 'Delete', 'Reader']) {
+    for (const action of ['PutContent', 'GetContent', 'Writer', 'Writer.write', 'Move', 'Stat', 'Delete', 'SendTo']) {
       expect([action, metricValue(samples, 'registry_storage_action_seconds_count', { driver: 'filesystem', action })]).toEqual([
         action,
         expect.any(Number),
