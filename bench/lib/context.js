@@ -67,8 +67,11 @@ function createContext({ options, driver, rgw, products, results }) {
             storage = { driver, s3: rgw.s3, prefix };
             cleanups.push(() => deletePrefix(rgw, prefix));
           }
-          const cpuProfileDir = product === 'berth' ? options.profileDir : undefined;
-          started[product] = await startRegistry(product, storage, { cpuProfileDir });
+          const berth = product === 'berth';
+          started[product] = await startRegistry(product, storage, {
+            cpuProfileDir: berth ? options.profileDir : undefined,
+            workers: berth ? options.workers : undefined,
+          });
         }
         return await fn(started);
       } finally {

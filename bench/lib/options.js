@@ -36,6 +36,7 @@ max) with the ratio Berth / distribution, and writes JSON and Markdown to --out.
   --rgw-store memstore|bluestore  object store of the RGW (default memstore)
   --quiet-wait S               before each measurement wait up to S s for the CPUs to be idle (default 30)
   --quiet-threshold F          "idle" = less than this share of all CPUs busy (default 0.25)
+  --workers N                  Berth's http.workers (default: Berth's own, one process per CPU)
   --no-distribution            measure Berth only
   --profile DIR                run Berth under node --cpu-prof, profiles written to DIR
   --out DIR                    results directory (default bench/results)
@@ -84,6 +85,7 @@ function parseOptions(argv) {
       'rgw-store': { type: 'string', default: 'memstore' },
       'quiet-wait': { type: 'string' },
       'quiet-threshold': { type: 'string', default: '0.25' },
+      workers: { type: 'string' },
       'no-distribution': { type: 'boolean', default: false },
       profile: { type: 'string' },
       out: { type: 'string', default: join(__dirname, '..', 'results') },
@@ -135,6 +137,7 @@ function parseOptions(argv) {
     quietWait: Number(values['quiet-wait'] ?? (quick ? '3' : '30')),
     quietThreshold: Number(values['quiet-threshold']),
     withDistribution: !values['no-distribution'],
+    workers: values.workers === undefined ? undefined : positiveInt(values.workers, 'workers'),
     profileDir: values.profile ? resolve(values.profile) : undefined,
     out: resolve(values.out),
     keep: values.keep,

@@ -47,12 +47,14 @@ function storageSection(storage, forProduct) {
   return { s3: params, ...common };
 }
 
-function registryConfig(storage, forProduct, port) {
+function registryConfig(storage, forProduct, port, workers) {
+  const http = { addr: `127.0.0.1:${port}`, secret: 'berth-bench-shared-secret' };
+  if (workers !== undefined) http.workers = workers;
   return {
     version: '0.1',
     log: { level: forProduct === 'berth' ? 'warn' : 'error', formatter: 'text', accesslog: { disabled: true } },
     storage: storageSection(storage, forProduct),
-    http: { addr: `127.0.0.1:${port}`, secret: 'berth-bench-shared-secret' },
+    http,
   };
 }
 
@@ -71,15 +73,16 @@ async function waitReady(name, proc, url, timeoutMs = 30_000) {
 }
 
 /**
- * Starts one registry. `product` is 'berth' or 'distribution'. Options: `cpuProfileDir` (Berth
- * only: run under `node --cpu-prof`, profile written there when it exits). Resolves with
+ * Starts one registry. `product` is 'berth' or 'distribution'. Options (Berth only):
+ * `cpuProfileDir` (run under `node --cpu-prof`, a profile per process written there when it exits),
+ * `workers` (`http.workers`; Berth's default when undefined). Resolves with
  * `{ name, url, hostPort, pid, stop() }` once `/v2/` answers 200.
  */
-async function startRegistry(product, storage, { cpuProfileDir } = {}) {
+async function startRegistry(product, storage, { cpuProfileDir, workers } = {}) {
   const port = await freePort();
   const dir = makeTempDir(`${product}-run`);
   const configPath = join(dir, 'config.yml');
-  writeFileSync(configPath, JSON.stringify(registryConfig(storage, product, port), null, 2));
+  writeFileSync(configPath, JSON.stringify(registryConfig(storage, product, port, workers), null, 2));
   const logPath = join(dir, 'server.log');
   let proc;
   if (product === 'berth') {

@@ -1,5 +1,5 @@
 'use strict';
-// Memory rows: the server's peak RSS during 1 push of the full size, 8 concurrent pushes of a
+// Memory rows: the server's peak RSS (all its processes) during 1 push of the full size, 8 concurrent pushes of a
 // quarter of it, and 8 concurrent pushes of the full size (fresh server per run, one registry
 // running at a time); the growth between them; and the aggregate rate of the 8 pushes.
 const { totalmem } = require('node:os');
@@ -20,6 +20,7 @@ function specs(options) {
     eight: peak('rss-8', `peak RSS, 8 concurrent pushes of ${options.sizeLabel}`),
     bySize: growth('rss-growth-size', `RSS growth with blob size (8×${options.sizeLabel} − 8×${options.parallelLabel})`),
     byClients: growth('rss-growth-clients', `RSS growth with clients (8×${options.sizeLabel} − 1×${options.sizeLabel})`),
+    pss: { id: 'pss-8', label: `peak Pss (shared pages split), 8 concurrent pushes of ${options.sizeLabel}`, unit: 'MiB', better: 'lower', aggregate: 'max' },
     rate: { id: 'push-8x', label: `8 concurrent pushes of ${options.sizeLabel}, aggregate`, unit: 'MB/s', better: 'higher' },
   };
 }
@@ -81,7 +82,10 @@ async function memoryRows(ctx, wanted) {
         ctx.record(s.bySize, product, c.rss.peakMiB - b.rss.peakMiB);
         ctx.record(s.byClients, product, c.rss.peakMiB - a.rss.peakMiB);
         ctx.record(s.rate, product, c.mbps);
-        ctx.log(`memory run ${run + 1}/${options.runs} ${product}: ${a.rss.peakMiB.toFixed(0)} / ${b.rss.peakMiB.toFixed(0)} / ${c.rss.peakMiB.toFixed(0)} MiB`);
+        ctx.record(s.pss, product, c.rss.pssPeakMiB);
+        ctx.log(
+          `memory run ${run + 1}/${options.runs} ${product} (${c.rss.processes} process(es)): ${a.rss.peakMiB.toFixed(0)} / ${b.rss.peakMiB.toFixed(0)} / ${c.rss.peakMiB.toFixed(0)} MiB`,
+        );
       });
     }
   }

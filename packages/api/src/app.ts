@@ -99,6 +99,8 @@ export function createApp(options: AppOptions): express.Express {
     deleteEnabled: options.deleteEnabled,
     catalogMaxEntries: options.catalogMaxEntries,
     maxManifestBytes: options.manifestMaxBytes,
+    hashCache: options.uploadHashes,
+    hashPeers: options.uploadHashPeers,
   });
   const logger = options.logger.child({ component: 'http' });
   const app = express();

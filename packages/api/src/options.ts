@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { PullThroughCache } from '@berth/registry';
+import type { PullThroughCache, UploadHashCache, UploadHashPeers } from '@berth/registry';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 import type { Authenticator } from './auth';
 import type { RegistryEventListener } from './events';
@@ -49,6 +49,10 @@ export interface AppOptions {
    * are asked from this (`@berth/proxy`), and every write method answers 405 UNSUPPORTED.
    */
   pullThrough?: PullThroughCache;
+  /** The process's upload hash states (default: a new cache); given when other processes ask it for digests. */
+  uploadHashes?: UploadHashCache;
+  /** Other processes serving the same storage, asked for an upload digest this one lacks. */
+  uploadHashPeers?: UploadHashPeers;
 }
 
 /** Options after defaults and normalisation. */

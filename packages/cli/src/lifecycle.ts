@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 
 /** How a shutdown ended: every request finished (`drained`), or some were cut at the deadline. */
 export interface ShutdownResult {
@@ -10,19 +11,26 @@ export interface ShutdownResult {
 const IDLE_SWEEP_MS = 25;
 
 /**
- * Graceful shutdown for an HTTP(S) server. Once `shutdown` is called the server stops accepting
- * connections, answers any further request on a kept-alive connection with `Connection: close`,
- * closes connections as soon as they are idle, and waits up to `drainMs` for the requests in flight.
- * Connections still busy at the deadline are destroyed. Calling `shutdown` again (a second signal)
- * returns the same promise, and `forceNow` cuts the wait short.
+ * An HTTP(S) server that does not listen itself: its process's `ConnectionRouter` (or, in a helper
+ * process, the main process over IPC) hands it accepted connections with `accept`. It keeps track
+ * of them and shuts down gracefully: once `shutdown` is called it answers any further request on a
+ * kept-alive connection with `Connection: close`, closes connections as soon as they are idle, and
+ * waits up to `drainMs` for the requests in flight. Connections still open at the deadline are
+ * destroyed. Calling `shutdown` again (a second signal) returns the same promise, and `forceNow`
+ * cuts the wait short.
  */
 export class GracefulServer {
   private draining = false;
   private pending: Promise<ShutdownResult> | undefined;
   private force: (() => void) | undefined;
+  private onClosed: (() => void) | undefined;
   private readonly inFlight = new Set<ServerResponse>();
+  private readonly connections = new Set<Socket>();
 
   constructor(readonly server: HttpServer | HttpsServer) {
+    // Node starts its per-connection bookkeeping (headersTimeout, requestTimeout, the idle list
+    // closeIdleConnections reads) when a server starts listening; this one never does itself.
+    server.emit('listening');
     // Runs before the application's handler (it was registered by createServer first, so prepend).
     server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
       if (this.draining) res.setHeader('Connection', 'close');
@@ -31,9 +39,29 @@ export class GracefulServer {
     });
   }
 
+  /** Serves a connection accepted elsewhere (paused, or fresh from IPC); refused while draining. */
+  accept(socket: Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(socket);
+    socket.once('close', () => {
+      this.connections.delete(socket);
+      if (this.connections.size === 0) this.onClosed?.();
+    });
+    this.server.emit('connection', socket);
+    socket.resume();
+  }
+
   /** Requests whose response has not finished yet. */
   get inFlightCount(): number {
     return this.inFlight.size;
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.connections.size;
   }
 
   get isDraining(): boolean {
@@ -49,19 +77,22 @@ export class GracefulServer {
     this.pending = new Promise<ShutdownResult>((resolve) => {
       let forced = false;
       const cut = (): void => {
-        if (forced) return;
         forced = true;
-        server.closeAllConnections();
+        for (const socket of this.connections) socket.destroy();
       };
       this.force = cut;
       const sweeper = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
       const deadline = setTimeout(cut, Math.max(0, drainMs));
-      server.close(() => {
+      this.onClosed = () => {
+        this.onClosed = undefined;
         clearInterval(sweeper);
         clearTimeout(deadline);
+        // Stops Node's connection-checking timer; the server never listened, so close reports that.
+        server.close(() => undefined);
         resolve({ forced, durationMs: performance.now() - started });
-      });
+      };
       server.closeIdleConnections();
+      if (this.connections.size === 0) this.onClosed();
     });
     return this.pending;
   }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestObserver, RequestRecord } from '@berth/api';
 import type { UploadPurgeReport } from '@berth/registry';
 import { PathNotFoundError, type DriverOperation } from '@berth/storage-driver';
@@ -43,6 +43,7 @@ export class RegistryMetrics {
   private readonly purgeLastSuccess: Gauge;
   private readonly health: Gauge<'check'>;
   private readonly notifications: NotificationMetrics;
+  private peers: (() => Promise<(readonly unknown[])[]>) | undefined;
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -121,6 +122,8 @@ export class RegistryMetrics {
       name: 'registry_health_check_healthy',
       help: 'Health check state, by check (storagedriver_<driver>): 1 healthy, 0 failing.',
       labelNames: ['check'],
+      // With helper processes: failing when any process's check fails.
+      aggregator: 'min',
       registers,
     });
     this.notifications = new NotificationMetrics(registers);
@@ -177,8 +180,23 @@ export class RegistryMetrics {
     return this.registry.contentType;
   }
 
-  /** The exposition text of every metric. */
-  metrics(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * Adds other processes' metrics to every scrape (the helper processes' `metricsJson`): counters
+   * and histograms are summed over the processes, the health gauge reports the worst.
+   */
+  includePeers(peers: () => Promise<(readonly unknown[])[]>): void {
+    this.peers = peers;
+  }
+
+  /** This process's metrics alone, as JSON (what a helper process sends the main one). */
+  metricsJson(): Promise<unknown[]> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  /** The exposition text of every metric (of every process, with `includePeers`). */
+  async metrics(): Promise<string> {
+    if (!this.peers) return this.registry.metrics();
+    const all = [await this.registry.getMetricsAsJSON(), ...(await this.peers())];
+    return AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
   }
 }

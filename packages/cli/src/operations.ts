@@ -7,6 +7,13 @@ import { HealthChecks, PeriodicCheck, storageDriverCheck } from './health';
 import { RegistryMetrics } from './metrics';
 
 /**
+ * `main`: the process that listens (or the only one); `helper`: a process it hands connections to
+ * (`http.workers` > 1). Helpers keep their own metrics and health check, but the debug server (which
+ * reports every process's metrics) and upload purging run in the main process only.
+ */
+export type ProcessRole = 'main' | 'helper';
+
+/**
  * What `serve` runs beside the API, from the configuration: Prometheus metrics
  * (`http.debug.prometheus`), the storage health check (`health.storagedriver`), the debug server
  * (`http.debug.addr`) and upload purging (`storage.maintenance.uploadpurging`, never in read-only
@@ -24,10 +31,11 @@ export class Operations {
   constructor(
     private readonly config: BerthConfig,
     private readonly logger: Logger,
+    private readonly role: ProcessRole = 'main',
   ) {
     const debug = config.http.debug;
     this.metrics = debug.addr !== '' && debug.prometheus.enabled ? new RegistryMetrics() : undefined;
-    if (debug.addr === '' && debug.prometheus.enabled) {
+    if (debug.addr === '' && debug.prometheus.enabled && role === 'main') {
       logger.warn('http.debug.prometheus.enabled has no effect without http.debug.addr: metrics are served by the debug server');
     }
   }
@@ -66,6 +74,7 @@ export class Operations {
       this.health.add(this.storageCheck);
       this.health.start();
     }
+    if (this.role === 'helper') return;
     if (http.debug.addr !== '') {
       const prometheus = this.metrics ? { path: http.debug.prometheus.path, metrics: this.metrics } : undefined;
       this.debugServer = await startDebugServer(http.debug.addr, { health: this.health, prometheus, logger: this.logger });

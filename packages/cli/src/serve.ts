@@ -1,18 +1,15 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import { hostname } from 'node:os';
-import { createApp } from '@berth/api';
-import { ConfigError, redactConfig, type BerthConfig } from '@berth/config';
+import type { BerthConfig } from '@berth/config';
+import { redactConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
-import { createNotifier, type Notifier } from '@berth/notifications';
-import { ProxyCache } from '@berth/proxy';
-import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
+import { UploadHashCache } from '@berth/registry';
+import type { DriverRegistry, Logger } from '@berth/storage-driver';
 import { startGcSchedule } from './gc-schedule';
-import { GracefulServer, type ShutdownResult } from './lifecycle';
+import type { ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
 import { describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
-import { Operations } from './operations';
-import { createTlsServer, type TlsSetup } from './tls';
+import { HelperPool } from './processes/pool';
+import { ConnectionRouter } from './router';
+import { openStack } from './stack';
 
 /** A registry that is serving: its address, and how to stop it. */
 export interface RunningRegistry {
@@ -20,68 +17,24 @@ export interface RunningRegistry {
   readonly address: string;
   /** The debug server's address (`http.debug.addr`: health and metrics), when it runs. */
   readonly debugAddress?: string;
+  /** The helper processes serving beside this one (`http.workers` − 1), by pid. */
+  readonly helperPids: () => number[];
   /**
-   * Stops accepting connections, waits up to `http.draintimeout` for requests in flight (0, the
-   * default, cuts them at once, as distribution does without a drain timeout), then closes the
-   * storage driver. Idempotent.
+   * Stops accepting connections, waits up to `http.draintimeout` for requests in flight in every
+   * process (0, the default, cuts them at once, as distribution does without a drain timeout),
+   * then closes the storage driver. Idempotent.
    */
   stop(): Promise<ShutdownResult>;
   /** Cuts a pending `stop` short: destroys every connection now. */
   forceStop(): void;
 }
 
-function createServerFor(tls: TlsSetup | undefined, handler: ReturnType<typeof createApp>): HttpServer | HttpsServer {
-  const server = tls ? createTlsServer(tls, handler) : createHttpServer(handler);
-  // Blob uploads may legitimately take longer than node's default 5 minutes per request.
-  server.requestTimeout = 0;
-  return server;
-}
-
 /**
- * The notifier of `notifications` (webhooks), or undefined when no endpoint is enabled. Undelivered
- * events are spooled in `notifications.spooldir`; `source.addr` is this host and `http.addr`'s port.
- */
-async function startNotifications(config: BerthConfig, logger: Logger): Promise<Notifier | undefined> {
-  const { notifications, http } = config;
-  if (!notifications.endpoints.some((e) => !e.disabled)) return undefined;
-  const port = http.net === 'tcp' ? http.addr.slice(http.addr.lastIndexOf(':') + 1) : '';
-  try {
-    return await createNotifier({
-      endpoints: notifications.endpoints,
-      includeReferences: notifications.events.includereferences,
-      spoolDir: notifications.spooldir,
-      logger,
-      sourceAddr: port ? `${hostname()}:${port}` : hostname(),
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === undefined) throw error;
-    // A spool directory Berth cannot use is an operator's setting to fix (a read-only volume, a
-    // default under a root this user may not write): one line naming the key, no stack.
-    throw new ConfigError(
-      'notifications.spooldir',
-      `cannot use ${notifications.spooldir} (${code}): set notifications.spooldir to a directory this user can write, on a persistent volume`,
-    );
-  }
-}
-
-/** The pull-through cache `proxy.remoteurl` asks for (its expiry schedule loaded), or undefined. */
-async function startPullThrough(config: BerthConfig, driver: StorageDriver, logger: Logger): Promise<ProxyCache | undefined> {
-  if (config.proxy.remoteurl === '') return undefined;
-  return ProxyCache.start({
-    driver,
-    remoteUrl: config.proxy.remoteurl,
-    username: config.proxy.username,
-    password: config.proxy.password,
-    ttlMs: config.proxy.ttl,
-    logger: logger.child({ component: 'proxy' }),
-  });
-}
-
-/**
- * Composition root: creates the storage driver named by the configuration, the HTTP application
- * on top of it, and starts listening on `http.addr`. On failure after the driver was created the
- * driver is closed before the error propagates. Warnings are the caller's to log (`preflight`).
+ * Composition root: opens the serving stack (storage driver, application, operations) in this
+ * process, starts `http.workers` − 1 helper processes that open the same stack, and listens on
+ * `http.addr`, dealing connections out to all of them. The garbage collection schedule runs here
+ * only. On a start-up failure whatever was started is closed before the error propagates.
+ * Warnings are the caller's to log (`preflight`).
  */
 export async function startRegistry(
   config: BerthConfig,
@@ -89,69 +42,43 @@ export async function startRegistry(
   logger: Logger,
   checked: Preflight = preflight(config),
 ): Promise<RunningRegistry> {
-  const { target, tls } = checked;
-  const operations = new Operations(config, logger);
-  const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
-    logger: logger.child({ component: 'storage', driver: config.storage.driver }),
-    observe: operations.observeStorage,
-  });
-  let graceful: GracefulServer;
-  let notifier: Notifier | undefined;
-  let pullThrough: ProxyCache | undefined;
+  const uploadHashes = new UploadHashCache();
+  const helpers = config.http.workers > 1 ? new HelperPool(config.http.workers - 1, config, logger, uploadHashes) : undefined;
+  const stack = await openStack(config, drivers, logger, checked, { role: 'main', uploadHashes, uploadHashPeers: helpers });
+  const router = new ConnectionRouter(stack.graceful, () => helpers?.ready() ?? []);
   try {
-    // The spool directory is the likeliest start-up failure: before anything logs that it started.
-    notifier = await startNotifications(config, logger);
-    await operations.start(driver);
-    if (notifier) operations.metrics?.watchNotifications(notifier);
-    pullThrough = await startPullThrough(config, driver, logger);
-    const app = createApp({
-      ...operations.appOptions,
-      driver,
-      logger: logger.child({ component: 'api' }),
-      deleteEnabled: config.storage.delete.enabled,
-      readOnly: config.storage.maintenance.readonly.enabled,
-      redirect: !config.storage.redirect.disable,
-      secret: config.http.secret,
-      host: config.http.host || undefined,
-      relativeUrls: config.http.relativeurls,
-      prefix: config.http.prefix,
-      headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
-      catalogMaxEntries: config.catalog.maxentries,
-      auth: checked.auth,
-      events: notifier,
-      pullThrough,
-    });
-    graceful = new GracefulServer(createServerFor(tls, app));
-    await listenOn(graceful.server, target);
+    if (helpers) {
+      await helpers.start();
+      stack.operations.metrics?.includePeers(() => helpers.metrics());
+    }
+    await listenOn(router.server, checked.target);
   } catch (error) {
-    await operations.stop().catch(() => undefined);
-    await notifier?.close({ abort: true }).catch(() => undefined);
-    await pullThrough?.close().catch(() => undefined);
-    await driver.close?.().catch(() => undefined);
+    await helpers?.stop(0).catch(() => undefined);
+    await stack.close().catch(() => undefined);
     throw error;
   }
-  const gcSchedule = startGcSchedule(config, driver, logger);
-  const address = formatAddress(graceful.server.address());
+  const gcSchedule = startGcSchedule(config, stack.driver, logger);
+  const address = formatAddress(router.server.address());
   let stopping: Promise<ShutdownResult> | undefined;
   return {
     address,
-    debugAddress: operations.debugAddress,
+    debugAddress: stack.operations.debugAddress,
+    helperPids: () => (helpers?.ready() ?? []).map((h) => h.pid).filter((pid): pid is number => pid !== undefined),
     stop() {
       stopping ??= (async () => {
-        const result = await graceful.shutdown(config.http.draintimeout);
+        router.close();
+        const [result, helpersForced] = await Promise.all([stack.graceful.shutdown(config.http.draintimeout), helpers?.stop(config.http.draintimeout)]);
         // A collection in progress puts back what it holds before the driver closes.
         await gcSchedule?.stop();
-        await operations.stop();
-        // Requests have drained: no event comes after this; pending ones go to the spool.
-        await notifier?.close();
-        // Saves the expiry schedule: before the driver goes.
-        await pullThrough?.close();
-        await driver.close?.();
-        return result;
+        await stack.close();
+        return { ...result, forced: result.forced || helpersForced === true };
       })();
       return stopping;
     },
-    forceStop: () => graceful.forceNow(),
+    forceStop: () => {
+      stack.graceful.forceNow();
+      helpers?.force();
+    },
   };
 }
 
@@ -191,7 +118,7 @@ export async function runServe(argument: string | undefined, env: NodeJS.Process
   for (const warning of checked.warnings) logger.warn(warning);
 
   const registry = await startRegistry(config, drivers, logger, checked);
-  logger.info(`listening on ${registry.address}`, { driver: config.storage.driver });
+  logger.info(`listening on ${registry.address}`, { driver: config.storage.driver, workers: config.http.workers });
 
   const signal = await signals.first;
   logger.info(`received ${signal}: shutting down`, { draintimeoutMs: config.http.draintimeout });

@@ -1,16 +1,27 @@
 import { createServer, request, Agent, type IncomingMessage } from 'node:http';
 import { GracefulServer } from '../src/lifecycle';
 import { listenOn, parseListenAddress } from '../src/listen';
+import { ConnectionRouter } from '../src/router';
 
-/** A server whose `/slow?ms=N` answers after N ms and `/` at once, on a loopback port. */
+/**
+ * A server whose `/slow?ms=N` answers after N ms and `/` at once, fed by a router on a loopback
+ * port (as `berth serve` runs it). Its `shutdown` closes the router first, as `stop` does.
+ */
 async function startServer(): Promise<{ graceful: GracefulServer; port: number }> {
   const server = createServer((req, res) => {
     const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0);
     const timer = setTimeout(() => res.end('done'), ms);
     res.once('close', () => clearTimeout(timer));
   });
-  await listenOn(server, parseListenAddress('127.0.0.1:0'));
-  return { graceful: new GracefulServer(server), port: (server.address() as { port: number }).port };
+  const graceful = new GracefulServer(server);
+  const router = new ConnectionRouter(graceful);
+  await listenOn(router.server, parseListenAddress('127.0.0.1:0'));
+  const shutdown = graceful.shutdown.bind(graceful);
+  graceful.shutdown = (drainMs: number) => {
+    router.close();
+    return shutdown(drainMs);
+  };
+  return { graceful, port: (router.server.address() as { port: number }).port };
 }
 
 function get(port: number, path: string, agent?: Agent): Promise<{ status: number; body: string; connection?: string }> {
@@ -50,6 +61,7 @@ describe('GracefulServer', () => {
   it('cuts a request still running at the deadline', async () => {
     const { graceful, port } = await startServer();
     const inFlight = get(port, '/slow?ms=10000');
+    inFlight.catch(() => undefined); // it fails before the assertion below looks at it
     await untilInFlight(graceful, 1);
     const result = await graceful.shutdown(200);
     await expect(inFlight).rejects.toThrow(/socket hang up|ECONNRESET/);
@@ -86,6 +98,7 @@ describe('GracefulServer', () => {
   it('forceNow ends a pending shutdown before its deadline (a second signal)', async () => {
     const { graceful, port } = await startServer();
     const inFlight = get(port, '/slow?ms=10000');
+    inFlight.catch(() => undefined); // it fails before the assertion below looks at it
     await untilInFlight(graceful, 1);
     const shutdown = graceful.shutdown(60_000);
     expect(graceful.shutdown(60_000)).toBe(shutdown);

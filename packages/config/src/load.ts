@@ -8,7 +8,7 @@ import { plainAny } from './normalize';
 import { isRawMap, newRawMap, parseYaml, RawScalar, type RawMap, type RawNode } from './raw';
 import { resolveStruct } from './resolve';
 import { ROOT } from './schema';
-import { httpOf, notificationsOf, proxyOf } from './sections';
+import { httpOf, notificationsOf, proxyOf, workersOf } from './sections';
 import { collectSecrets, scrubSecrets } from './secrets';
 import { resolveStorage } from './storage';
 import type { BerthConfig, LogLevel } from './types';
@@ -111,15 +111,18 @@ function build(root: RawMap, drivers: DriverRegistry, warnings: string[]): Berth
   if (tags.maxtags <= 0) tags.maxtags = 1000;
 
   // Compatibility sections Berth ignores: the validated section when given, else empty.
+  const http = httpOf(resolved.http, warnings);
+  const proxy = proxyOf(resolved.proxy, warnings);
+  (http as { workers: number }).workers = workersOf(http.workers, storage, proxy);
   const compat = (name: string): Record<string, unknown> => (root[name] === undefined || root[name] === null ? {} : resolved[name]) as Record<string, unknown>;
   const config: BerthConfig = {
     version: SUPPORTED_VERSION,
     log: resolved.log as unknown as BerthConfig['log'],
     storage,
     auth,
-    http: httpOf(resolved.http, warnings),
+    http,
     notifications: notificationsOf(resolved.notifications, storage, warnings),
-    proxy: proxyOf(resolved.proxy, warnings),
+    proxy,
     health: health as BerthConfig['health'],
     catalog,
     tags,

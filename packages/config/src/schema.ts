@@ -129,6 +129,8 @@ const http = struct({
   secret: field(str(), { default: '', secret: true }),
   relativeurls: field(bool(), { default: false }),
   draintimeout: field(duration(), { default: '0s' }),
+  // Berth: processes that serve requests (docs/configuration.md#http); 0 means one per CPU.
+  workers: field(int(0), { default: 0 }),
   tls: struct({
     certificate: field(str(), { default: '' }),
     key: field(str(), { default: '' }),

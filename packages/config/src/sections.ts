@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, joinKey } from './errors';
 import type { HttpConfig, NotificationEndpoint, NotificationsConfig, ProxyConfig, StorageConfig } from './types';
@@ -97,6 +97,31 @@ export function proxyOf(resolved: Record<string, unknown>, warnings: string[]): 
     warnings.push('proxy.username/proxy.password are set without proxy.remoteurl: the registry is not a pull-through cache');
   }
   return proxy;
+}
+
+/** The most processes `http.workers: 0` starts; more can be asked for explicitly. */
+export const AUTO_WORKERS_MAX = 8;
+/** The most processes `http.workers` accepts. */
+export const WORKERS_MAX = 64;
+
+/**
+ * `http.workers` resolved: 0 means one process per CPU (at most `AUTO_WORKERS_MAX`). Storage or
+ * state that lives inside one process (the inmemory driver, the pull-through cache's expiry
+ * schedule) needs exactly one: 0 then means 1, and more is refused.
+ */
+export function workersOf(requested: number, storage: StorageConfig, proxy: ProxyConfig): number {
+  if (requested > WORKERS_MAX) throw new ConfigError('http.workers', `must be at most ${WORKERS_MAX}, got ${requested}`);
+  const oneProcessOnly =
+    storage.driver === 'inmemory'
+      ? 'the inmemory driver keeps content inside one process'
+      : proxy.remoteurl !== ''
+        ? 'a pull-through cache (proxy.remoteurl) keeps its expiry schedule inside one process'
+        : undefined;
+  if (oneProcessOnly !== undefined) {
+    if (requested > 1) throw new ConfigError('http.workers', `must be 0 or 1: ${oneProcessOnly}, got ${requested}`);
+    return 1;
+  }
+  return requested > 0 ? requested : Math.min(availableParallelism(), AUTO_WORKERS_MAX);
 }
 
 /** `HOST:PORT` with a port in 0-65535; HOST may be empty, a name, an IPv4 or a [bracketed] IPv6. */

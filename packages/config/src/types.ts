@@ -70,6 +70,11 @@ export interface HttpConfig {
   /** Signs upload state; generated at load when not configured (a warning says so). */
   readonly secret: string;
   readonly draintimeout: Milliseconds;
+  /**
+   * Berth: processes that serve requests, the main one included (resolved at load: never 0).
+   * One per CPU (at most 8) by default; always 1 with the inmemory driver or a pull-through cache.
+   */
+  readonly workers: number;
   /** Response headers, name → values (`X-Content-Type-Options: [nosniff]`). */
   readonly headers: Readonly<Record<string, readonly string[]>>;
   readonly tls: TlsConfig;

@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { configError, load, MINIMAL } from './helpers';
 
@@ -27,6 +27,24 @@ describe('http', () => {
     expect(load(withHttp('  draintimeout: 1500000000\n')).http.draintimeout).toBe(1500);
     expect(load(withHttp('  draintimeout: 250us\n')).http.draintimeout).toBe(0.25);
     expect(configError(() => load(withHttp('  draintimeout: -1s\n')), 'http.draintimeout')).toMatch(/must not be negative/);
+  });
+
+  it('workers: 0 means one process per CPU (at most 8), and one process for state kept in a process', () => {
+    const disk = 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry\n';
+    const diskHttp = (http: string): string => `${disk}http:\n${http}`;
+    expect(load(disk).http.workers).toBe(Math.min(availableParallelism(), 8));
+    expect(load(diskHttp('  workers: 3\n')).http.workers).toBe(3);
+    expect(load(diskHttp('  workers: 1\n')).http.workers).toBe(1);
+    expect(load(disk, { REGISTRY_HTTP_WORKERS: '2' }).http.workers).toBe(2);
+    expect(configError(() => load(diskHttp('  workers: 65\n')), 'http.workers')).toMatch(/at most 64/);
+    expect(configError(() => load(diskHttp('  workers: -1\n')), 'http.workers')).toBeDefined();
+    expect(configError(() => load(diskHttp('  workers: many\n')), 'http.workers')).toMatch(/integer/);
+
+    expect(load(MINIMAL).http.workers).toBe(1);
+    expect(configError(() => load(withHttp('  workers: 2\n')), 'http.workers')).toMatch(/must be 0 or 1: the inmemory driver/);
+    const mirror = `${disk}proxy:\n  remoteurl: https://registry-1.docker.io\n`;
+    expect(load(mirror).http.workers).toBe(1);
+    expect(configError(() => load(`${mirror}http:\n  workers: 4\n`), 'http.workers')).toMatch(/pull-through cache/);
   });
 
   it('tls: certificate and key go together; clientauth defaults when clientcas are given', () => {

@@ -37,6 +37,8 @@ describe('notifications in a served registry', () => {
       'http:',
       '  addr: 127.0.0.1:0',
       '  secret: a-secret',
+      // One process: the test follows one process's spool slot and instance id across a restart.
+      '  workers: 1',
       'notifications:',
       '  endpoints:',
       '    - name: audit',

@@ -2,7 +2,7 @@ import type { Logger } from '@berth/storage-driver';
 import type { BlobStore } from './blob-store';
 import type { KeyedMutex } from './concurrency';
 import type { Storage } from './storage';
-import type { UploadHashCache } from './upload-hash-cache';
+import type { UploadHashCache, UploadHashPeers } from './upload-hash-cache';
 
 /** Process-wide settings and state every repository service shares (one per `Registry`). */
 export interface RegistryContext {
@@ -14,6 +14,8 @@ export interface RegistryContext {
   readonly catalogMaxEntries: number;
   /** Per-process streaming hash states of upload sessions. */
   readonly hashCache: UploadHashCache;
+  /** Other processes' hash states, asked before an upload is hashed again from storage. */
+  readonly hashPeers?: UploadHashPeers;
   /** Per-process lock per upload id. */
   readonly uploadLocks: KeyedMutex;
 }

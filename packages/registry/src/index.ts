@@ -9,6 +9,7 @@ export { parseReference, type ManifestReference, type StoredManifest, type PutMa
 export type { BlobDescriptor } from './blob-store';
 export { BlobService } from './blob-service';
 export { UploadService, type UploadStatus, type ChunkOptions } from './upload-service';
+export { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from './upload-hash-cache';
 export { TagService } from './tag-service';
 export type { PullThroughCache, PassingBlob } from './pull-through';
 export { ReferrerService, fallbackTag, type ReferrerDescriptor, type ReferrersIndex } from './referrer-service';

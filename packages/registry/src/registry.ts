@@ -10,7 +10,7 @@ import { assertPageSize, paginate, type Page, type PageRequest } from './paginat
 import { ReferrerService } from './referrer-service';
 import { Storage } from './storage';
 import { TagService } from './tag-service';
-import { UploadHashCache } from './upload-hash-cache';
+import { UploadHashCache, type UploadHashPeers } from './upload-hash-cache';
 import { UploadService } from './upload-service';
 
 /** Manifests up to this many bytes are accepted by default (the spec asks for at least 4 MB). */
@@ -32,6 +32,10 @@ export interface RegistryOptions {
   readonly catalogMaxEntries?: number;
   /** Upload hash states kept per process (default 10,000). */
   readonly hashCacheSize?: number;
+  /** The process's upload hash states, when the caller answers other processes from them (default: a new cache). */
+  readonly hashCache?: UploadHashCache;
+  /** Other processes serving the same storage, asked for a digest this process lacks. */
+  readonly hashPeers?: UploadHashPeers;
 }
 
 /** The services of one repository. Cheap to build; build one per request. */
@@ -72,7 +76,8 @@ export class Registry {
       deleteEnabled: options.deleteEnabled,
       maxManifestBytes: options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
       catalogMaxEntries: options.catalogMaxEntries ?? DEFAULT_CATALOG_MAX_ENTRIES,
-      hashCache: new UploadHashCache(options.hashCacheSize),
+      hashCache: options.hashCache ?? new UploadHashCache(options.hashCacheSize),
+      hashPeers: options.hashPeers,
       uploadLocks: new KeyedMutex(),
     };
   }

@@ -9,6 +9,24 @@ export interface HashState {
   readonly hash: Hash;
 }
 
+/** Which upload's digest, over how many bytes. */
+export interface UploadDigestQuery {
+  readonly id: string;
+  readonly algorithm: DigestAlgorithm;
+  readonly size: number;
+}
+
+/**
+ * Other processes serving the same storage (`berth serve` with several workers), asked for an
+ * upload's digest when this process did not hash its bytes itself: a client that sends the data in a
+ * PATCH and the final PUT on another connection may reach two processes. A peer answers only from a
+ * state covering exactly `size` bytes (`UploadHashCache.digestAt`), the same rule a local state
+ * obeys; undefined means nobody has one and the upload is hashed again from storage.
+ */
+export interface UploadHashPeers {
+  digestOf(query: UploadDigestQuery): Promise<string | undefined>;
+}
+
 /**
  * Per-process cache of in-flight upload hashes, keyed by upload id. A state is only trusted when
  * its `offset` equals the size storage reports for the session; otherwise (the session moved to
@@ -37,6 +55,13 @@ export class UploadHashCache {
     this.states.delete(id);
     this.states.set(id, state);
     return state;
+  }
+
+  /** The hex digest of `id`'s first `size` bytes, when this cache's state covers exactly those (the state is kept). */
+  digestAt(query: UploadDigestQuery): string | undefined {
+    const state = this.states.get(query.id);
+    if (!state || state.offset !== query.size || state.algorithm !== query.algorithm) return undefined;
+    return state.hash.copy().digest('hex');
   }
 
   /** The algorithm a session's state uses, whatever its offset (to restart hashing at 0). */

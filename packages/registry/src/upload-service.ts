@@ -145,11 +145,16 @@ export class UploadService {
     }
   }
 
-  /** The digest of the session's `size` committed bytes: the cached hash when it covers them, else a re-read. */
+  /**
+   * The digest of the session's `size` committed bytes: the cached hash when it covers them, else
+   * a peer process's (it received the bytes), else a re-read.
+   */
   private async digestOf(id: string, algorithm: DigestAlgorithm, size: number): Promise<Digest> {
     const state = this.ctx.hashCache.get(id, size);
     if (state && state.algorithm === algorithm) return Digest.of(algorithm, state.hash.copy().digest('hex'));
     if (size === 0) return Digest.fromBytes(Buffer.alloc(0), algorithm);
+    const peer = await this.ctx.hashPeers?.digestOf({ id, algorithm, size }).catch(() => undefined);
+    if (peer !== undefined) return Digest.of(algorithm, peer);
     this.ctx.logger.debug('re-hashing upload from storage', { repository: this.ctx.name, upload: id, size, algorithm });
     return rehashUpload(this.ctx.storage.driver, this.path('uploadData', id), algorithm, size);
   }

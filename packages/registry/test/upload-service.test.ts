@@ -10,6 +10,8 @@ import {
   RangeInvalidError,
   Registry,
   SizeInvalidError,
+  UploadHashCache,
+  type UploadDigestQuery,
 } from '@berth/registry';
 import { allFiles, makeRegistry, readAll } from './helpers';
 
@@ -133,6 +135,68 @@ describe('UploadService', () => {
     await first.uploads.append(again.id, body(content.subarray(0, 50_000)));
     await second.uploads.commit(again.id, digest, body(content.subarray(50_000)));
     expect(await readAll(await first.blobs.open(digest))).toEqual(content);
+  });
+
+  it('takes the digest from the process that received the data when the final PUT reaches another one', async () => {
+    const operations: DriverOperation[] = [];
+    const driver = wrapDriver(new InMemoryDriver(), { observe: (op) => operations.push(op) });
+    const firstHashes = new UploadHashCache();
+    const asked: UploadDigestQuery[] = [];
+    const peers = {
+      digestOf: async (query: UploadDigestQuery) => {
+        asked.push(query);
+        return firstHashes.digestAt(query);
+      },
+    };
+    const first = new Registry({ driver, deleteEnabled: false, hashCache: firstHashes }).repository('app');
+    const second = new Registry({ driver, deleteEnabled: false, hashPeers: peers }).repository('app');
+    const content = randomBytes(60_000);
+    const session = await first.uploads.start();
+    await first.uploads.append(session.id, body(content));
+    await second.uploads.commit(session.id, Digest.fromBytes(content));
+    expect(asked).toEqual([{ id: session.id, algorithm: 'sha256', size: 60_000 }]);
+    expect(operations.filter((op) => op.action === 'Reader')).toHaveLength(0);
+    expect(await readAll(await second.blobs.open(Digest.fromBytes(content)))).toEqual(content);
+
+    // A wrong digest is still refused with the peer's answer, and nothing becomes visible.
+    const readsBefore = operations.filter((op) => op.action === 'Reader').length;
+    const other = await first.uploads.start();
+    const small = content.subarray(0, 1000);
+    await first.uploads.append(other.id, body(small));
+    await expect(second.uploads.commit(other.id, Digest.fromBytes(content))).rejects.toThrow(DigestInvalidError);
+    expect(operations.filter((op) => op.action === 'Reader')).toHaveLength(readsBefore);
+    await expect(second.blobs.stat(Digest.fromBytes(small))).rejects.toThrow(BlobUnknownError);
+  });
+
+  it('re-hashes from storage when no peer holds a hash covering every stored byte', async () => {
+    const operations: DriverOperation[] = [];
+    const driver = wrapDriver(new InMemoryDriver(), { observe: (op) => operations.push(op) });
+    const firstHashes = new UploadHashCache();
+    const peers = { digestOf: async (query: UploadDigestQuery) => firstHashes.digestAt(query) };
+    const first = new Registry({ driver, deleteEnabled: false, hashCache: firstHashes }).repository('app');
+    const second = new Registry({ driver, deleteEnabled: false, hashPeers: peers }).repository('app');
+    const content = randomBytes(30_000);
+    const session = await first.uploads.start();
+    await first.uploads.append(session.id, body(content.subarray(0, 10_000)));
+    // The second chunk reaches the second process: the first one's state covers 10,000 bytes only.
+    await second.uploads.append(session.id, body(content.subarray(10_000)), { start: 10_000 });
+    await second.uploads.commit(session.id, Digest.fromBytes(content));
+    expect(operations.filter((op) => op.action === 'Reader')).toHaveLength(1);
+  });
+
+  it('answers a peer from a hash state without disturbing it', async () => {
+    const hashes = new UploadHashCache();
+    const repo = new Registry({ driver: wrapDriver(new InMemoryDriver()), deleteEnabled: false, hashCache: hashes }).repository('app');
+    const session = await repo.uploads.start();
+    await repo.uploads.append(session.id, body(Buffer.from('hello')));
+    const expected = Digest.fromBytes(Buffer.from('hello')).hex;
+    expect(hashes.digestAt({ id: session.id, algorithm: 'sha256', size: 5 })).toBe(expected);
+    expect(hashes.digestAt({ id: session.id, algorithm: 'sha256', size: 4 })).toBeUndefined();
+    expect(hashes.digestAt({ id: session.id, algorithm: 'sha512', size: 5 })).toBeUndefined();
+    expect(hashes.digestAt({ id: 'unknown', algorithm: 'sha256', size: 5 })).toBeUndefined();
+    // The state survives the questions: the session goes on hashing where it was.
+    await repo.uploads.append(session.id, body(Buffer.from(' world')));
+    expect(hashes.digestAt({ id: session.id, algorithm: 'sha256', size: 11 })).toBe(Digest.fromBytes(Buffer.from('hello world')).hex);
   });
 
   it('verifies from the streaming hash without re-reading when one process saw every byte', async () => {

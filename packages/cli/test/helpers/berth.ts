@@ -17,7 +17,7 @@ export function assertBerthBuilt(): void {
     throw new Error(`${main} is missing: the end-to-end tests run the built berth command. Build it with \`npx tsc -b\` (\`npm test\` does).`);
   }
   const sources = join(REPO_ROOT, 'packages/cli/src');
-  const stale = readdirSync(sources).filter((name) => {
+  const stale = readdirSync(sources, { recursive: true, encoding: 'utf8' }).filter((name) => {
     if (!name.endsWith('.ts')) return false;
     const built = join(REPO_ROOT, 'packages/cli/dist', name.replace(/\.ts$/, '.js'));
     return !existsSync(built) || statSync(join(sources, name)).mtimeMs > statSync(built).mtimeMs;

@@ -39,7 +39,9 @@ export interface InProcessRegistry extends RunningRegistry {
  */
 export async function startInProcess(config: Record<string, unknown>): Promise<InProcessRegistry> {
   const drivers = createDriverRegistry();
-  const loaded = loadConfig({ yamlText: JSON.stringify(config), env: {}, drivers });
+  // One process unless the test asks for more: helper processes run the built command (dist).
+  const http = { workers: 1, ...(config.http as Record<string, unknown> | undefined) };
+  const loaded = loadConfig({ yamlText: JSON.stringify({ ...config, http }), env: {}, drivers });
   const logger = recordingLogger();
   const running = await startRegistry(loaded, drivers, logger);
   return {

@@ -1,0 +1,112 @@
+import type { Socket } from 'node:net';
+import type { BerthConfig } from '@berth/config';
+import { createLogger } from '@berth/logging';
+import { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from '@berth/registry';
+import { createDriverRegistry, isConfigurationError, preflight } from '../load';
+import { openStack, type ServingStack } from '../stack';
+import { isMessage, PendingQuestions, type FromHelper, type Question, type ToHelper } from './protocol';
+
+/**
+ * A helper process of `berth serve` (`http.workers` > 1), forked by the main process: it waits for
+ * the main process's configuration, opens the same serving stack (its own driver, application and
+ * metrics, without the debug server and upload purging), serves the connections the main process
+ * hands it, answers its questions, and drains and exits when told to, on SIGTERM or SIGINT, or
+ * when the main process is gone.
+ */
+
+/** A digest question the main process has not answered within this long: hash from storage. */
+const ANSWER_TIMEOUT_MS = 5_000;
+
+/** Sends a message to the main process; resolves once it was written (or could not be). */
+function send(message: FromHelper): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve();
+    process.send(message, undefined, undefined, () => resolve());
+  });
+}
+
+function describe(error: unknown): string {
+  if (isConfigurationError(error)) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** The other processes' upload hash states, reached through the main process. */
+class MainProcessPeers implements UploadHashPeers {
+  readonly questions = new PendingQuestions(ANSWER_TIMEOUT_MS);
+
+  async digestOf(query: UploadDigestQuery): Promise<string | undefined> {
+    const value = await this.questions.ask({ kind: 'digest', query }, (message) => void send(message));
+    return typeof value === 'string' ? value : undefined;
+  }
+}
+
+async function answer(question: Question, stack: ServingStack, uploadHashes: UploadHashCache): Promise<unknown> {
+  if (question.kind === 'metrics') return (await stack.operations.metrics?.metricsJson()) ?? [];
+  return uploadHashes.digestAt(question.query);
+}
+
+function serve(stack: ServingStack, config: BerthConfig, uploadHashes: UploadHashCache, peers: MainProcessPeers): void {
+  let stopping: Promise<void> | undefined;
+  const stop = (drainMs: number): void => {
+    stopping ??= (async () => {
+      const result = await stack.graceful.shutdown(drainMs);
+      let code = 0;
+      await stack.close().catch(() => (code = 1));
+      await send({ type: 'stopped', forced: result.forced });
+      process.exit(code);
+    })();
+  };
+  process.on('message', (message: unknown, handle: unknown) => {
+    if (!isMessage<ToHelper>(message)) return;
+    switch (message.type) {
+      case 'connection':
+        if (handle) stack.graceful.accept(handle as Socket);
+        break;
+      case 'ask':
+        void answer(message.question, stack, uploadHashes).then(
+          (value) => send({ type: 'answer', id: message.id, value }),
+          () => send({ type: 'answer', id: message.id }),
+        );
+        break;
+      case 'answer':
+        peers.questions.settle(message);
+        break;
+      case 'stop':
+        stop(message.drainMs);
+        break;
+      case 'force':
+        stack.graceful.forceNow();
+        break;
+    }
+  });
+  // A signal sent to the whole process group (Ctrl-C) reaches the helpers too: the same drain as
+  // the main process's; a second one cuts it short.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => (stopping ? stack.graceful.forceNow() : stop(config.http.draintimeout)));
+  }
+  // The main process is gone (killed): nobody routes connections here any more.
+  process.once('disconnect', () => {
+    peers.questions.abandon();
+    stop(0);
+  });
+}
+
+process.once('message', (message: unknown) => {
+  if (!isMessage<ToHelper>(message) || message.type !== 'start') return;
+  const { config, index } = message;
+  const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: { ...config.log.fields, worker: index } });
+  const uploadHashes = new UploadHashCache();
+  const peers = new MainProcessPeers();
+  (async () => {
+    const stack = await openStack(config, createDriverRegistry(), logger, preflight(config), {
+      role: 'helper',
+      uploadHashes,
+      uploadHashPeers: peers,
+    });
+    serve(stack, config, uploadHashes, peers);
+    await send({ type: 'ready' });
+  })().catch(async (error: unknown) => {
+    await send({ type: 'failed', message: describe(error) });
+    process.exit(1);
+  });
+});

@@ -1,0 +1,152 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { hostname } from 'node:os';
+import { createApp } from '@berth/api';
+import { ConfigError, type BerthConfig } from '@berth/config';
+import { createNotifier, type Notifier } from '@berth/notifications';
+import { ProxyCache } from '@berth/proxy';
+import type { UploadHashCache, UploadHashPeers } from '@berth/registry';
+import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
+import { GracefulServer } from './lifecycle';
+import type { Preflight } from './load';
+import { Operations, type ProcessRole } from './operations';
+import { createTlsServer, type TlsSetup } from './tls';
+
+/**
+ * What every process that serves requests runs: the storage driver, the operations beside the API
+ * (metrics, health check; in the main process also the debug server and upload purging), the
+ * webhook notifier, the pull-through cache, and the HTTP(S) server with the application. The
+ * server does not listen: connections are handed to `graceful`.
+ */
+export interface ServingStack {
+  readonly driver: StorageDriver;
+  readonly operations: Operations;
+  readonly graceful: GracefulServer;
+  /** Closes everything but the server (drain it first): operations, notifier, cache, then the driver. */
+  close(): Promise<void>;
+}
+
+function createServerFor(tls: TlsSetup | undefined, handler: ReturnType<typeof createApp>): HttpServer | HttpsServer {
+  const server = tls ? createTlsServer(tls, handler) : createHttpServer(handler);
+  // Blob uploads may legitimately take longer than node's default 5 minutes per request.
+  server.requestTimeout = 0;
+  return server;
+}
+
+/**
+ * The notifier of `notifications` (webhooks), or undefined when no endpoint is enabled. Undelivered
+ * events are spooled in `notifications.spooldir` (each process in a slot of its own);
+ * `source.addr` is this host and `http.addr`'s port.
+ */
+async function startNotifications(config: BerthConfig, logger: Logger): Promise<Notifier | undefined> {
+  const { notifications, http } = config;
+  if (!notifications.endpoints.some((e) => !e.disabled)) return undefined;
+  const port = http.net === 'tcp' ? http.addr.slice(http.addr.lastIndexOf(':') + 1) : '';
+  try {
+    return await createNotifier({
+      endpoints: notifications.endpoints,
+      includeReferences: notifications.events.includereferences,
+      spoolDir: notifications.spooldir,
+      logger,
+      sourceAddr: port ? `${hostname()}:${port}` : hostname(),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    // A spool directory Berth cannot use is an operator's setting to fix (a read-only volume, a
+    // default under a root this user may not write): one line naming the key, no stack.
+    throw new ConfigError(
+      'notifications.spooldir',
+      `cannot use ${notifications.spooldir} (${code}): set notifications.spooldir to a directory this user can write, on a persistent volume`,
+    );
+  }
+}
+
+/** The pull-through cache `proxy.remoteurl` asks for (its expiry schedule loaded), or undefined. */
+async function startPullThrough(config: BerthConfig, driver: StorageDriver, logger: Logger): Promise<ProxyCache | undefined> {
+  if (config.proxy.remoteurl === '') return undefined;
+  return ProxyCache.start({
+    driver,
+    remoteUrl: config.proxy.remoteurl,
+    username: config.proxy.username,
+    password: config.proxy.password,
+    ttlMs: config.proxy.ttl,
+    logger: logger.child({ component: 'proxy' }),
+  });
+}
+
+/** Which process the stack serves in, and how it reaches the others (`http.workers` > 1). */
+export interface StackOptions {
+  readonly role: ProcessRole;
+  /** This process's upload hash states, which the other processes may ask about. */
+  readonly uploadHashes?: UploadHashCache;
+  /** The other processes' upload hash states. */
+  readonly uploadHashPeers?: UploadHashPeers;
+}
+
+/**
+ * Creates the storage driver named by the configuration and everything on top of it. On failure
+ * after the driver was created, what was started is closed before the error propagates.
+ */
+export async function openStack(
+  config: BerthConfig,
+  drivers: DriverRegistry,
+  logger: Logger,
+  checked: Preflight,
+  { role, uploadHashes, uploadHashPeers }: StackOptions,
+): Promise<ServingStack> {
+  const operations = new Operations(config, logger, role);
+  const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
+    logger: logger.child({ component: 'storage', driver: config.storage.driver }),
+    observe: operations.observeStorage,
+  });
+  let notifier: Notifier | undefined;
+  let pullThrough: ProxyCache | undefined;
+  try {
+    // The spool directory is the likeliest start-up failure: before anything logs that it started.
+    notifier = await startNotifications(config, logger);
+    await operations.start(driver);
+    if (notifier) operations.metrics?.watchNotifications(notifier);
+    pullThrough = await startPullThrough(config, driver, logger);
+    const app = createApp({
+      ...operations.appOptions,
+      driver,
+      logger: logger.child({ component: 'api' }),
+      deleteEnabled: config.storage.delete.enabled,
+      readOnly: config.storage.maintenance.readonly.enabled,
+      redirect: !config.storage.redirect.disable,
+      secret: config.http.secret,
+      host: config.http.host || undefined,
+      relativeUrls: config.http.relativeurls,
+      prefix: config.http.prefix,
+      headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
+      catalogMaxEntries: config.catalog.maxentries,
+      auth: checked.auth,
+      events: notifier,
+      pullThrough,
+      uploadHashes,
+      uploadHashPeers,
+    });
+    const graceful = new GracefulServer(createServerFor(checked.tls, app));
+    const opened = { notifier, pullThrough };
+    return {
+      driver,
+      operations,
+      graceful,
+      async close() {
+        await operations.stop();
+        // Requests have drained: no event comes after this; pending ones go to the spool.
+        await opened.notifier?.close();
+        // Saves the expiry schedule: before the driver goes.
+        await opened.pullThrough?.close();
+        await driver.close?.();
+      },
+    };
+  } catch (error) {
+    await operations.stop().catch(() => undefined);
+    await notifier?.close({ abort: true }).catch(() => undefined);
+    await pullThrough?.close().catch(() => undefined);
+    await driver.close?.().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { runBerth, startBerth, testConfig, writeConfig, type RunningBerth } from './helpers/berth';
+import { eventually, metricValue, parseExposition } from './helpers/in-process';
+import { sha256Digest } from './helpers/oci-layout';
+import { cleanupAll, makeTempDir } from './helpers/processes';
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+/** One request on a connection of its own (no keep-alive), so the router picks a process for each. */
+function once(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', agent: false, headers: options.headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => parts.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** The pids of `pid`'s child processes. */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
+}
+
+/** The access-log lines of requests to `path`, with the process that served each (`worker=1` is the helper). */
+function servedBy(server: RunningBerth, method: string, path: string): string[] {
+  return server.process
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(` method=${method} `) && line.includes(` path=${path} `))
+    .map((line) => (/ worker=(\d+)/.exec(line)?.[1] ? `helper ${/ worker=(\d+)/.exec(line)?.[1]}` : 'main'));
+}
+
+describe('berth serve with http.workers: 2 (a main process and one helper)', () => {
+  let server: RunningBerth;
+  let debugUrl: string;
+
+  beforeAll(async () => {
+    const root = await makeTempDir('workers');
+    server = await startBerth({
+      ...testConfig({ filesystem: { rootdirectory: root } }, { workers: 2, debug: { addr: '127.0.0.1:0', prometheus: { enabled: true } } }),
+      log: { level: 'debug', formatter: 'text' },
+    });
+    debugUrl = `http://${(await server.process.waitForOutput(/debug server at (\S+)/, 5_000))[1]}`;
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await cleanupAll();
+  });
+
+  it('deals connections out in turn to both processes', async () => {
+    for (let i = 0; i < 4; i++) expect((await once(`${server.url}/v2/?turn=${i}`)).status).toBe(200);
+    await eventually('four access-log lines', async () => servedBy(server, 'GET', '/v2/').length >= 4);
+    expect(new Set(servedBy(server, 'GET', '/v2/'))).toEqual(new Set(['main', 'helper 1']));
+    expect(childrenOf(server.process.child.pid!)).toHaveLength(1);
+  });
+
+  it('verifies an upload whose PATCH and PUT reach different processes from the hash of the one that received it', async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 5);
+    const digest = sha256Digest(content);
+    const post = await once(`${server.url}/v2/workers/app/blobs/uploads/`, { method: 'POST' });
+    expect(post.status).toBe(202);
+    const patch = await once(new URL(String(post.headers.location), server.url).href, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: content,
+    });
+    expect(patch.status).toBe(202);
+    const put = new URL(String(patch.headers.location), server.url);
+    put.searchParams.set('digest', digest);
+    expect((await once(put.href, { method: 'PUT' })).status).toBe(201);
+
+    const uploadPath = new URL(String(patch.headers.location), server.url).pathname;
+    await eventually('the PATCH and PUT access-log lines', async () => servedBy(server, 'PUT', uploadPath).length === 1);
+    expect(servedBy(server, 'PATCH', uploadPath)).not.toEqual(servedBy(server, 'PUT', uploadPath));
+    expect(server.process.output()).not.toContain('re-hashing upload from storage');
+    const pulled = await once(`${server.url}/v2/workers/app/blobs/${digest}`);
+    expect(pulled.status).toBe(200);
+    expect(pulled.body.equals(content)).toBe(true);
+  });
+
+  it('reports the requests of both processes in the debug server’s metrics', async () => {
+    const scrape = async (): Promise<number> => {
+      const text = await (await fetch(`${debugUrl}/metrics`)).text();
+      return metricValue(parseExposition(text), 'registry_http_requests_total', { handler: 'base', method: 'GET', code: '200' }) ?? 0;
+    };
+    const before = await scrape();
+    for (let i = 0; i < 6; i++) await once(`${server.url}/v2/`);
+    expect((await scrape()) - before).toBe(6);
+    expect((await fetch(`${debugUrl}/debug/health`)).status).toBe(200);
+  });
+
+  it('starts a new helper when one dies, serving from the main process meanwhile', async () => {
+    const [helper] = childrenOf(server.process.child.pid!);
+    process.kill(helper!, 'SIGKILL');
+    await server.process.waitForOutput(/helper process 1 \(pid \d+\) ended with signal SIGKILL: starting a new one in 1 s/, 5_000);
+    for (let i = 0; i < 4; i++) expect((await once(`${server.url}/v2/`)).status).toBe(200);
+    await eventually('a new helper', async () => childrenOf(server.process.child.pid!).some((pid) => pid !== helper));
+    const servedByHelper = (): number => servedBy(server, 'GET', '/v2/').filter((by) => by === 'helper 1').length;
+    const before = servedByHelper();
+    await eventually('the new helper serving', async () => {
+      await once(`${server.url}/v2/`);
+      return servedByHelper() > before;
+    });
+  });
+
+  it('lets the requests in flight in both processes finish on SIGTERM, then every process exits', async () => {
+    const inFlight = async (): Promise<number> =>
+      metricValue(parseExposition(await (await fetch(`${debugUrl}/metrics`)).text()), 'registry_http_in_flight_requests') ?? 0;
+    const sessions = await Promise.all([0, 1].map(() => once(`${server.url}/v2/workers/slow/blobs/uploads/`, { method: 'POST' })));
+    // Two PATCHes on two new connections: one in each process, each held open half-sent.
+    const patches = sessions.map((session) => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const answered = new Promise<number>((resolve, reject) => {
+        const url = new URL(String(session.headers.location), server.url);
+        const req = request(url, { method: 'PATCH', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write(Buffer.alloc(500, 1));
+        void released.then(() => req.end(Buffer.alloc(500, 2)));
+      });
+      return { release, answered };
+    });
+    await eventually('both PATCHes in flight', async () => (await inFlight()) === 2);
+    const helpers = childrenOf(server.process.child.pid!);
+    server.process.child.kill('SIGTERM');
+    await server.process.waitForOutput(/received SIGTERM: shutting down/, 5_000);
+    for (const patch of patches) patch.release();
+    expect(await Promise.all(patches.map((p) => p.answered))).toEqual([202, 202]);
+    expect((await server.process.exited).code).toBe(0);
+    for (const pid of helpers) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe('http.workers with state that lives in one process', () => {
+  afterAll(cleanupAll);
+
+  it('refuses two processes on the inmemory driver, naming the key', async () => {
+    const config = await writeConfig(testConfig({ inmemory: {} }, { workers: 2 }));
+    const result = await runBerth(['serve', config]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('berth: http.workers: must be 0 or 1: the inmemory driver keeps content inside one process, got 2');
+  });
+});
