@@ -9,7 +9,7 @@ const GROUPS = {
   metadata: ['manifest-head', 'manifest-get', 'tags-list', 'catalog'],
   listing: ['tags-list-many', 'catalog-many'],
   image: ['skopeo-push', 'skopeo-pull'],
-  memory: ['rss-1', 'rss-8-small', 'rss-8', 'push-8x'],
+  memory: ['rss-1', 'rss-8-small', 'rss-8', 'rss-16-small', 'push-8x'],
   ceilings: ['ceilings'],
 };
 

@@ -1,15 +1,24 @@
 'use strict';
 // Resident memory of a server and every process it started (Berth's helper processes, see
-// http.workers): per process VmRSS from /proc/<pid>/status sampled every 100 ms, and the kernel's
-// own high-water mark VmHWM, reset before the measurement through clear_refs (5). The peak is the
-// larger of the highest sampled sum and the sum of the processes' own peaks (an upper bound: their
-// peaks need not coincide). Pss (proportional set size, /proc/<pid>/smaps_rollup) is sampled too:
-// RSS counts the pages processes share (the node binary, shared libraries) once per process, Pss
-// splits them, so a sum of Pss is what the processes occupy together.
+// http.workers). Every 100 ms each process's /proc/<pid>/smaps_rollup is read: its private pages
+// (Private_Clean + Private_Dirty) are added up, and the pages it shares (Shared_*: the node
+// executable and shared libraries, which every Berth process maps) are counted once, as the
+// largest such set among the processes. For one process that is exactly its RSS; for several it is
+// what they occupy together, where a plain sum of RSS would count the ~40 MiB node executable once
+// per process. The kernel's own high-water mark VmHWM, reset through clear_refs (5) before the
+// measurement, is added for a single process (it catches a peak between two samples); for several
+// the sum of their VmHWM is kept as an upper bound (`hwmSumMiB`: their peaks need not coincide, and
+// it counts shared pages per process).
 const { readFileSync, readdirSync, writeFileSync } = require('node:fs');
 
-function kib(pid, file, field) {
-  const match = readFileSync(`/proc/${pid}/${file}`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+function rollup(pid) {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  return { private: field('Private_Clean') + field('Private_Dirty'), shared: field('Shared_Clean') + field('Shared_Dirty') };
+}
+
+function statusKiB(pid, field) {
+  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
   return match ? Number(match[1]) : 0;
 }
 
@@ -27,11 +36,13 @@ function processTree(pid) {
   return pids;
 }
 
-/** Starts sampling `pid`'s process tree; `stop()` resolves with `{ peakMiB, sampledPeakMiB, hwmMiB, pssPeakMiB, processes, samples }`. */
+/** Starts sampling `pid`'s process tree; `stop()` resolves with `{ peakMiB, sampledPeakMiB, hwmSumMiB, processes, samples }`. */
 function sampleRss(pid, intervalMs = 100) {
   const seen = new Set();
   let hwmReset = true;
-  const watch = () => {
+  let sampled = 0;
+  let samples = 0;
+  const sample = () => {
     for (const p of processTree(pid)) {
       if (seen.has(p)) continue;
       seen.add(p);
@@ -41,24 +52,18 @@ function sampleRss(pid, intervalMs = 100) {
         hwmReset = false; // the kernel or the container does not allow it: VmHWM is the lifetime peak
       }
     }
-  };
-  let sampled = 0;
-  let pss = 0;
-  let samples = 0;
-  const sample = () => {
-    watch();
-    let rss = 0;
-    let proportional = 0;
+    let privatePages = 0;
+    let sharedPages = 0;
     for (const p of seen) {
       try {
-        rss += kib(p, 'status', 'VmRSS');
-        proportional += kib(p, 'smaps_rollup', 'Pss');
+        const r = rollup(p);
+        privatePages += r.private;
+        sharedPages = Math.max(sharedPages, r.shared);
       } catch {
-        // the process exited; its last samples stay in the peaks
+        // the process exited; its earlier samples stay in the peak
       }
     }
-    sampled = Math.max(sampled, rss);
-    pss = Math.max(pss, proportional);
+    sampled = Math.max(sampled, privatePages + sharedPages);
     samples++;
   };
   sample();
@@ -67,20 +72,20 @@ function sampleRss(pid, intervalMs = 100) {
     stop() {
       clearInterval(timer);
       sample();
-      let hwm = 0;
+      let hwmSum = 0;
       for (const p of seen) {
         try {
-          if (hwmReset) hwm += kib(p, 'status', 'VmHWM');
+          hwmSum += statusKiB(p, 'VmHWM');
         } catch {
           // exited
         }
       }
+      const single = seen.size === 1 && hwmReset;
       const MiB = (k) => k / 1024;
       return {
-        peakMiB: MiB(Math.max(sampled, hwm)),
+        peakMiB: MiB(single ? Math.max(sampled, hwmSum) : sampled),
         sampledPeakMiB: MiB(sampled),
-        hwmMiB: MiB(hwm),
-        pssPeakMiB: MiB(pss),
+        hwmSumMiB: MiB(hwmSum),
         processes: seen.size,
         hwmReset,
         samples,

@@ -3,8 +3,8 @@ import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { createApp } from '@berth/api';
 import { ConfigError, type BerthConfig } from '@berth/config';
-import { createNotifier, type Notifier } from '@berth/notifications';
-import { ProxyCache } from '@berth/proxy';
+import type { Notifier } from '@berth/notifications';
+import type { ProxyCache } from '@berth/proxy';
 import type { UploadHashCache, UploadHashPeers } from '@berth/registry';
 import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer } from './lifecycle';
@@ -41,6 +41,9 @@ function createServerFor(tls: TlsSetup | undefined, handler: ReturnType<typeof c
 async function startNotifications(config: BerthConfig, logger: Logger): Promise<Notifier | undefined> {
   const { notifications, http } = config;
   if (!notifications.endpoints.some((e) => !e.disabled)) return undefined;
+  // Loaded only when configured, like the pull-through cache: each serving process saves their memory.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createNotifier } = require('@berth/notifications') as typeof import('@berth/notifications');
   const port = http.net === 'tcp' ? http.addr.slice(http.addr.lastIndexOf(':') + 1) : '';
   try {
     return await createNotifier({
@@ -65,6 +68,8 @@ async function startNotifications(config: BerthConfig, logger: Logger): Promise<
 /** The pull-through cache `proxy.remoteurl` asks for (its expiry schedule loaded), or undefined. */
 async function startPullThrough(config: BerthConfig, driver: StorageDriver, logger: Logger): Promise<ProxyCache | undefined> {
   if (config.proxy.remoteurl === '') return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ProxyCache } = require('@berth/proxy') as typeof import('@berth/proxy');
   return ProxyCache.start({
     driver,
     remoteUrl: config.proxy.remoteurl,

@@ -7,10 +7,11 @@ import {
   type StorageDriver,
   type WrapOptions,
 } from '@berth/storage-driver';
-import { S3Driver } from './driver';
-import { DRIVER_NAME, parseS3Parameters } from './params';
+import type { Logger } from '@berth/storage-driver';
+import type { S3Driver } from './driver';
+import { DRIVER_NAME, parseS3Parameters, type S3Parameters } from './params';
 
-export { S3Driver } from './driver';
+export type { S3Driver } from './driver';
 export {
   DEFAULTS as S3_DEFAULTS,
   LOG_LEVELS,
@@ -61,6 +62,18 @@ export function wrapS3Driver(impl: S3Driver, options: WrapOptions = {}): Storage
 }
 
 /**
+ * An unwrapped `S3Driver`. The AWS SDK is loaded here, on the first driver created, not when the
+ * package is imported: a registry on another driver (which still validates `storage.s3` sections
+ * through the factory) never loads it.
+ */
+export async function createS3Driver(params: S3Parameters, logger?: Logger): Promise<S3Driver> {
+  // A require at the call, not an import at the top: this is what defers loading the SDK.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { S3Driver: Driver } = require('./driver') as typeof import('./driver');
+  return new Driver(params, logger);
+}
+
+/**
  * The `s3` driver factory: distribution's s3-aws parameters and code defaults (see params.ts).
  * The driver it creates also offers `abortMultipartUploads` (see `canAbortMultipartUploads`).
  * `v4auth: false` is accepted with a warning: the AWS SDK v3 signs only with SigV4, which every
@@ -81,6 +94,6 @@ export const s3DriverFactory: DriverFactory = {
         driver: DRIVER_NAME,
       });
     }
-    return wrapS3Driver(new S3Driver(params, logger), { observe: context.observe });
+    return wrapS3Driver(await createS3Driver(params, logger), { observe: context.observe });
   },
 };

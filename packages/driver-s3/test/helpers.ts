@@ -1,5 +1,6 @@
 import type { StorageDriver } from '@berth/storage-driver';
-import { S3Driver, parseS3Parameters, s3DriverFactory, wrapS3Driver, type MultipartUploadAborter } from '@berth/driver-s3';
+import { parseS3Parameters, s3DriverFactory, wrapS3Driver, type MultipartUploadAborter } from '@berth/driver-s3';
+import { S3Driver } from '../src/driver';
 import { s3TestParameters } from '../../../test-support/s3';
 
 export type TestDriver = StorageDriver & MultipartUploadAborter;

@@ -1,4 +1,4 @@
-import { S3Driver, wrapS3Driver, parseS3Parameters } from '@berth/driver-s3';
+import { createS3Driver, wrapS3Driver, parseS3Parameters } from '@berth/driver-s3';
 import { collectGarbage, Registry, STORAGE_ROOT } from '@berth/registry';
 import { walkByList, type DriverOperation, type StorageDriver } from '@berth/storage-driver';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
@@ -35,7 +35,7 @@ describeS3(`garbage collection driver calls on s3 (${skipReason ?? describeS3Ser
   beforeAll(async () => {
     operations = {};
     requests = {};
-    const impl = new S3Driver(parseS3Parameters(s3TestParameters('gc-calls')!));
+    const impl = await createS3Driver(parseS3Parameters(s3TestParameters('gc-calls')!));
     impl.client.middlewareStack.add(
       (next, context) => async (args) => {
         tally(requests, String(context.commandName).replace(/Command$/, ''));
