@@ -1,5 +1,4 @@
-import type { BerthConfig } from '@berth/config';
-import { redactConfig } from '@berth/config';
+import { redactConfig, type BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { UploadHashCache } from '@berth/registry';
 import type { DriverRegistry, Logger } from '@berth/storage-driver';
@@ -17,8 +16,6 @@ export interface RunningRegistry {
   readonly address: string;
   /** The debug server's address (`http.debug.addr`: health and metrics), when it runs. */
   readonly debugAddress?: string;
-  /** The helper processes serving beside this one (`http.workers` − 1), by pid. */
-  readonly helperPids: () => number[];
   /**
    * Stops accepting connections, waits up to `http.draintimeout` for requests in flight in every
    * process (0, the default, cuts them at once, as distribution does without a drain timeout),
@@ -63,7 +60,6 @@ export async function startRegistry(
   return {
     address,
     debugAddress: stack.operations.debugAddress,
-    helperPids: () => (helpers?.ready() ?? []).map((h) => h.pid).filter((pid): pid is number => pid !== undefined),
     stop() {
       stopping ??= (async () => {
         router.close();
