@@ -46,6 +46,8 @@ const CLOSED_RANGE_MAX_BYTES = 16 * 1024 * 1024;
 
 export class S3Driver implements StorageDriver {
   readonly name: string;
+  /** `walk` is one flat listing (see walk.ts), not a listing per directory. */
+  readonly walksFlat = true;
   readonly ctx: S3Context;
   private readonly presignClient: S3Client;
 

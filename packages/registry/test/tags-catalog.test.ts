@@ -1,4 +1,6 @@
 import { Digest, NameUnknownError, PaginationNumberInvalidError } from '@berth/registry';
+import { createInMemoryDriver } from '@berth/driver-inmemory';
+import type { WalkFn } from '@berth/storage-driver';
 import { imageManifest, makeRegistry, pushBlob } from './helpers';
 
 describe('TagService', () => {
@@ -45,15 +47,23 @@ describe('TagService', () => {
   });
 });
 
-describe('Registry.catalog', () => {
+describe.each([
+  ['listing directory by directory', false],
+  ['walking a driver whose walk is flat', true],
+])('Registry.catalog, %s', (_how, walksFlat) => {
   async function populated() {
-    const { registry } = makeRegistry({ catalogMaxEntries: 5 });
+    const walked: string[] = [];
+    const memory = createInMemoryDriver();
+    const driver = walksFlat
+      ? { ...memory, walksFlat: true, walk: (path: string, visit: WalkFn) => memory.walk(path, (info) => (walked.push(info.path), visit(info))) }
+      : memory;
+    const { registry } = makeRegistry({ catalogMaxEntries: 5, driver });
     for (const name of ['b', 'a/b/c', 'a', 'a-b', 'a/b', 'z/y']) {
       const repo = registry.repository(name);
       await repo.manifests.put({ tag: 'v1' }, await imageManifest(repo));
     }
     await pushBlob(registry.repository('blobs/only'), 'x');
-    return registry;
+    return Object.assign(registry, { walked });
   }
 
   it('lists repositories holding manifests, nested names included, in lexical order', async () => {
@@ -61,6 +71,11 @@ describe('Registry.catalog', () => {
     expect(await registry.catalog({ n: 5 })).toEqual({ items: ['a', 'a-b', 'a/b', 'a/b/c', 'b'], more: true });
     expect(await registry.catalog({ n: 5, last: 'b' })).toEqual({ items: ['z/y'], more: false });
     expect(await registry.catalog({ n: 0 })).toEqual({ items: [], more: false });
+    if (walksFlat) {
+      // The walk found `_manifests` and never looked below a `_` directory (no link files).
+      expect(registry.walked).toContain('/docker/registry/v2/repositories/a/b/_manifests');
+      expect(registry.walked.filter((path) => /\/_[a-z]+\//.test(path))).toEqual([]);
+    }
   });
 
   it('returns at most 100 entries without n and rejects n above catalogMaxEntries', async () => {

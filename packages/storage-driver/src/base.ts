@@ -64,6 +64,7 @@ export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): Stor
 
   const wrapped: StorageDriver = {
     name,
+    walksFlat: impl.walksFlat,
     getContent: (path) =>
       run('GetContent', async () => {
         assertValidPath(name, path);

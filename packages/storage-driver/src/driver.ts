@@ -51,6 +51,13 @@ export interface FileWriter {
 export interface StorageDriver {
   /** The registered driver name (`inmemory`, `filesystem`, `s3`). */
   readonly name: string;
+  /**
+   * True when `walk` enumerates a subtree in a few requests whatever its shape (S3: one flat
+   * listing, 1,000 keys a request, skipped directories jumped over), so that a caller needing most
+   * of a tree's directories walks it rather than listing directory by directory. Absent or false:
+   * `walk` costs at least a listing per directory.
+   */
+  readonly walksFlat?: boolean;
   /** The whole content of a path. For small objects (links, manifests). */
   getContent(path: string): Promise<Buffer>;
   /** Replaces the content of a path atomically: readers see the old or the new content, never a mix. */
