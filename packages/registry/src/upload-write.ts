@@ -32,6 +32,9 @@ export async function writeChunk(
   }
   let state = cache.get(id, size);
   if (!state && size === 0) state = UploadHashCache.fresh(cache.algorithmOf(id) ?? 'sha256');
+  // Out of the cache while bytes stream into it: its hash covers more than its offset says, so
+  // nobody (another process asking `digestAt`) may take a digest from it until it is put back.
+  cache.delete(id);
   const hashing = new HashingStream(state?.hash);
   const forwardError = (error: Error) => hashing.destroy(error);
   body.once('error', forwardError);

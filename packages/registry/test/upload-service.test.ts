@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { InMemoryDriver } from '@berth/driver-inmemory';
 import { wrapDriver, type DriverOperation } from '@berth/storage-driver';
 import {
@@ -182,6 +182,23 @@ describe('UploadService', () => {
     await second.uploads.append(session.id, body(content.subarray(10_000)), { start: 10_000 });
     await second.uploads.commit(session.id, Digest.fromBytes(content));
     expect(operations.filter((op) => op.action === 'Reader')).toHaveLength(1);
+  });
+
+  it('answers no peer while a chunk of the session is still streaming in', async () => {
+    const hashes = new UploadHashCache();
+    const repo = new Registry({ driver: wrapDriver(new InMemoryDriver()), deleteEnabled: false, hashCache: hashes }).repository('app');
+    const session = await repo.uploads.start();
+    await repo.uploads.append(session.id, body(Buffer.from('hello')));
+    const chunk = new PassThrough();
+    const appended = repo.uploads.append(session.id, chunk);
+    chunk.write(Buffer.from(' wor'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The hash has taken in ' wor' but the session still holds 5 bytes: no answer for either size.
+    expect(hashes.digestAt({ id: session.id, algorithm: 'sha256', size: 5 })).toBeUndefined();
+    expect(hashes.digestAt({ id: session.id, algorithm: 'sha256', size: 9 })).toBeUndefined();
+    chunk.end(Buffer.from('ld'));
+    await appended;
+    expect(hashes.digestAt({ id: session.id, algorithm: 'sha256', size: 11 })).toBe(Digest.fromBytes(Buffer.from('hello world')).hex);
   });
 
   it('answers a peer from a hash state without disturbing it', async () => {
