@@ -59,11 +59,6 @@ export class GracefulServer {
     return this.inFlight.size;
   }
 
-  /** Open connections. */
-  get connectionCount(): number {
-    return this.connections.size;
-  }
-
   get isDraining(): boolean {
     return this.draining;
   }

@@ -50,6 +50,12 @@ export function isConfigurationError(error: unknown): error is Error {
   );
 }
 
+/** An error as `berth` reports it: a configuration error's one-line message, anything else's stack. */
+export function describeError(error: unknown): string {
+  if (isConfigurationError(error)) return error.message.replace(/\s*\n\s*/g, ' ');
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
 /** What `serve` checks before it opens anything; `config check` runs the same checks. */
 export interface Preflight {
   readonly target: ListenTarget;

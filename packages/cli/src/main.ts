@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { withImplicitServe } from './argv';
 import { runConfigCheck, runConfigPrint } from './config-commands';
 import { parseGracePeriod, runGarbageCollect, type GarbageCollectFlags } from './gc';
-import { isConfigurationError } from './load';
+import { describeError } from './load';
 import { runServe } from './serve';
 
 /**
@@ -17,11 +17,7 @@ function version(): string {
 }
 
 function fail(error: unknown): number {
-  if (isConfigurationError(error)) {
-    process.stderr.write(`berth: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
-  } else {
-    process.stderr.write(`berth: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
+  process.stderr.write(`berth: ${describeError(error)}\n`);
   return 1;
 }
 

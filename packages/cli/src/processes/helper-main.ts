@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from '@berth/registry';
-import { createDriverRegistry, isConfigurationError, preflight } from '../load';
+import { createDriverRegistry, describeError, preflight } from '../load';
 import { openStack, type ServingStack } from '../stack';
 import { isMessage, PendingQuestions, type FromHelper, type Question, type ToHelper } from './protocol';
 
@@ -14,9 +14,6 @@ import { isMessage, PendingQuestions, type FromHelper, type Question, type ToHel
  * when the main process is gone.
  */
 
-/** A digest question the main process has not answered within this long: hash from storage. */
-const ANSWER_TIMEOUT_MS = 5_000;
-
 /** Sends a message to the main process; resolves once it was written (or could not be). */
 function send(message: FromHelper): Promise<void> {
   return new Promise((resolve) => {
@@ -25,14 +22,9 @@ function send(message: FromHelper): Promise<void> {
   });
 }
 
-function describe(error: unknown): string {
-  if (isConfigurationError(error)) return error.message;
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
-
 /** The other processes' upload hash states, reached through the main process. */
 class MainProcessPeers implements UploadHashPeers {
-  readonly questions = new PendingQuestions(ANSWER_TIMEOUT_MS);
+  readonly questions = new PendingQuestions();
 
   async digestOf(query: UploadDigestQuery): Promise<string | undefined> {
     const value = await this.questions.ask({ kind: 'digest', query }, (message) => void send(message));
@@ -106,7 +98,7 @@ process.once('message', (message: unknown) => {
     serve(stack, config, uploadHashes, peers);
     await send({ type: 'ready' });
   })().catch(async (error: unknown) => {
-    await send({ type: 'failed', message: describe(error) });
+    await send({ type: 'failed', message: describeError(error) });
     process.exit(1);
   });
 });

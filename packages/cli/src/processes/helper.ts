@@ -9,11 +9,6 @@ import { isMessage, PendingQuestions, type FromHelper, type Question, type ToHel
 /** The helper's entry point (`bin/berth-helper.js`), from `src/processes` and `dist/processes` alike. */
 const HELPER_ENTRY = join(__dirname, '..', '..', 'bin', 'berth-helper.js');
 
-/**
- * A question to a helper not answered within this long is answered "nothing" (its metrics are left
- * out of the scrape; an upload it may have hashed is hashed again from storage).
- */
-const ANSWER_TIMEOUT_MS = 5_000;
 /** After the drain timeout, a helper that has not exited gets this long before SIGKILL. */
 const EXIT_GRACE_MS = 10_000;
 
@@ -44,7 +39,7 @@ export class HelperProcess implements ConnectionPeer {
   readonly startedAt = Date.now();
   private ready = false;
   private forced = false;
-  private readonly questions = new PendingQuestions(ANSWER_TIMEOUT_MS);
+  private readonly questions = new PendingQuestions();
 
   private constructor(
     readonly index: number,

@@ -45,12 +45,18 @@ export function isMessage<T extends { type: string }>(value: unknown): value is 
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 }
 
+/**
+ * A question not answered within this long is answered "nothing": a helper's metrics are left out of
+ * the scrape, an upload the other side may have hashed is hashed again from storage.
+ */
+const ANSWER_TIMEOUT_MS = 5_000;
+
 /** Questions this side asked that await their answer, each given up after `timeoutMs` (answer undefined). */
 export class PendingQuestions {
   private next = 0;
   private readonly waiting = new Map<number, (value: unknown) => void>();
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(private readonly timeoutMs = ANSWER_TIMEOUT_MS) {}
 
   /** Registers a question; `send` transmits the `ask` message. Resolves with the answer's value. */
   ask(question: Question, send: (message: Ask) => void): Promise<unknown> {
