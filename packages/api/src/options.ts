@@ -29,6 +29,15 @@ export interface AppOptions {
   headers?: Record<string, string[]>;
   /** catalog.maxentries: largest `n` of a catalog request. */
   catalogMaxEntries: number;
+  /** tags.maxtags: a tag list's `n` above this is lowered to it (default 1000). */
+  maxTags?: number;
+  /** storage.tag.concurrencylimit: tag links read at once when a manifest delete looks up its tags (default 16). */
+  tagConcurrencyLimit?: number;
+  /**
+   * storage.cache.blobdescriptor: inmemory: remember this many blob sizes (blobdescriptorsize, 0 = no
+   * bound); no cache when absent.
+   */
+  blobDescriptorCacheSize?: number;
   /** Largest manifest accepted, in bytes (default 8 MiB, `DEFAULT_MAX_MANIFEST_BYTES`). */
   manifestMaxBytes?: number;
   /** `auth`: who may do what (`createAuthenticator`); without it every request is served anonymously. */

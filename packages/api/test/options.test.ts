@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 import { createApp } from '@berth/api';
-import { appOptions, listen, pathOf, pushBlob, rawRequest, sha256, withDigest } from './support/harness';
+import { appOptions, imageManifest, listen, pathOf, pushBlob, putManifest, rawRequest, sha256, withDigest } from './support/harness';
 
 /** A logger that records what it is given (to assert on access-log lines). */
 function recordingLogger(entries: Array<{ level: string; message: string; meta?: Record<string, unknown> }>): Logger {
@@ -25,6 +25,19 @@ describe('createApp options', () => {
     await request(app).put(withDigest(res.headers.location, sha256('x'))).send(Buffer.from('x')).expect(201);
     const outside = await request(app).get('/v2/').expect(404);
     expect(outside.headers['docker-distribution-api-version']).toBe('registry/2.0');
+  });
+
+  it('lowers a tag list n above tags.maxtags and links to the next page with the lowered n', async () => {
+    const app = createApp(appOptions(createInMemoryDriver(), { maxTags: 2 }));
+    const bytes = await imageManifest(app, 'app');
+    for (const tag of ['a', 'b', 'c', 'd', 'e']) await putManifest(app, 'app', tag, bytes);
+    const first = await request(app).get('/v2/app/tags/list?n=5').expect(200);
+    expect(first.body.tags).toEqual(['a', 'b']);
+    expect(first.headers.link).toBe('</v2/app/tags/list?n=2&last=b>; rel="next"');
+    const last = await request(app).get('/v2/app/tags/list?n=5&last=c').expect(200);
+    expect([last.body.tags, last.headers.link]).toEqual([['d', 'e'], undefined]);
+    // Without n every tag, as distribution 3.
+    expect((await request(app).get('/v2/app/tags/list').expect(200)).body.tags).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
   it('uses http.host for absolute Locations, or relative ones with relativeurls', async () => {

@@ -149,7 +149,8 @@ const http = struct({
     addr: field(str(), { default: '' }),
     prometheus: struct({ enabled: field(bool(), { default: false }), path: field(str(), { default: '/metrics' }) }),
   }),
-  http2: struct({ disabled: field(bool(), { default: false }) }),
+  // Berth serves HTTP/1.1 only, as distribution does with `disabled: true`.
+  http2: field(struct({ disabled: field(bool(), { default: false }) }), { ignored: true }),
   h2c: field(struct({ enabled: field(bool(), { default: false }) }), { ignored: true }),
 });
 

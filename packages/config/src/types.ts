@@ -79,7 +79,6 @@ export interface HttpConfig {
   readonly headers: Readonly<Record<string, readonly string[]>>;
   readonly tls: TlsConfig;
   readonly debug: { readonly addr: string; readonly prometheus: { readonly enabled: boolean; readonly path: string } };
-  readonly http2: { readonly disabled: boolean };
 }
 
 /** The chosen authentication scheme with its checked parameters (`parameters` holds them all). */

@@ -33,8 +33,8 @@ describe('defaults', () => {
       headers: {},
       tls: { certificate: '', key: '', clientcas: [], minimumtls: 'tls1.2' },
       debug: { addr: '', prometheus: { enabled: false, path: '/metrics' } },
-      http2: { disabled: false },
     });
+    expect(config.http).not.toHaveProperty('http2');
     expect(config.http.tls.clientauth).toBeUndefined();
     expect(config.auth).toEqual({ type: 'none', parameters: {} });
     expect(config.notifications).toEqual({ events: { includereferences: false }, endpoints: [], spooldir: join(tmpdir(), 'berth-notifications') });

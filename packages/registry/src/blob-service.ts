@@ -21,7 +21,7 @@ export class BlobService {
   /** Size of a blob visible in this repository; throws `BlobUnknownError` otherwise. */
   async stat(digest: Digest): Promise<BlobDescriptor> {
     if (!(await this.isLinked(digest))) throw new BlobUnknownError(digest.toString());
-    const descriptor = await this.ctx.blobs.stat(digest);
+    const descriptor = await this.ctx.blobs.describe(digest);
     if (!descriptor) throw new BlobUnknownError(digest.toString());
     return descriptor;
   }

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { ContentCache } from './content-cache';
+import { DescriptorCache } from './descriptor-cache';
 import type { Digest } from './digest';
 import { BlobUnknownError } from './errors';
 import { pathFor } from './paths';
@@ -20,14 +21,45 @@ const CONTENT_CACHE_BYTES = 16 * 1024 * 1024;
  */
 export class BlobStore {
   private readonly contents = new ContentCache(CONTENT_CACHE_BYTES);
+  private readonly descriptors?: DescriptorCache;
 
-  constructor(private readonly storage: Storage) {}
+  /**
+   * @param descriptorCacheSize remember this many blob sizes (`storage.cache.blobdescriptorsize`; 0 =
+   * no bound); undefined = none, every `stat` asks the driver.
+   */
+  constructor(
+    private readonly storage: Storage,
+    descriptorCacheSize?: number,
+  ) {
+    if (descriptorCacheSize !== undefined) this.descriptors = new DescriptorCache(descriptorCacheSize);
+  }
 
-  /** The blob's size, or undefined when it is not stored. */
+  /**
+   * The blob's size as the driver reports it now, or undefined when it is not stored. Never answered
+   * from the descriptor cache (it refreshes it): for decisions a remembered answer must not make, such
+   * as whether an upload's data still has to be moved into place.
+   */
   async stat(digest: Digest): Promise<BlobDescriptor | undefined> {
+    const key = digest.toString();
     const info = await this.storage.stat(pathFor({ kind: 'blobData', digest }));
-    if (!info || info.isDir) return undefined;
+    if (!info || info.isDir) {
+      this.descriptors?.delete(key);
+      return undefined;
+    }
+    this.descriptors?.set(key, info.size);
     return { digest, size: info.size };
+  }
+
+  /** Like `stat`, answered from the descriptor cache when it remembers the blob (serving a blob). */
+  async describe(digest: Digest): Promise<BlobDescriptor | undefined> {
+    const size = this.descriptors?.get(digest.toString());
+    if (size !== undefined) return { digest, size };
+    return this.stat(digest);
+  }
+
+  /** Blob sizes in the descriptor cache (0 without one; for tests). */
+  get cachedDescriptors(): number {
+    return this.descriptors?.size ?? 0;
   }
 
   /** A stream of the blob from `offset`. Throws `BlobUnknownError` when it is not stored. */
@@ -70,6 +102,7 @@ export class BlobStore {
   async putContent(digest: Digest, content: Buffer): Promise<void> {
     await this.storage.driver.putContent(pathFor({ kind: 'blobData', digest }), content);
     this.contents.set(digest.toString(), content);
+    this.descriptors?.set(digest.toString(), content.length);
   }
 
   /** A URL the client may fetch the blob from directly, if the driver gives one. */

@@ -12,6 +12,10 @@ export interface RegistryContext {
   readonly deleteEnabled: boolean;
   readonly maxManifestBytes: number;
   readonly catalogMaxEntries: number;
+  /** `tags.maxtags`: the largest page of a tag list. */
+  readonly maxTags: number;
+  /** `storage.tag.concurrencylimit`: tag links read at once by a lookup by digest. */
+  readonly tagConcurrencyLimit: number;
   /** Per-process streaming hash states of upload sessions. */
   readonly hashCache: UploadHashCache;
   /** Other processes' hash states, asked before an upload is hashed again from storage. */

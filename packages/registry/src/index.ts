@@ -1,4 +1,4 @@
-export { Registry, Repository, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_CATALOG_MAX_ENTRIES, DEFAULT_CATALOG_PAGE_SIZE } from './registry';
+export { Registry, Repository, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_CATALOG_MAX_ENTRIES, DEFAULT_CATALOG_PAGE_SIZE, DEFAULT_MAX_TAGS, DEFAULT_TAG_CONCURRENCY_LIMIT } from './registry';
 export type { RegistryOptions } from './registry';
 export * from './errors';
 export { Digest, HashingStream, SUPPORTED_ALGORITHMS, isSupportedAlgorithm, type DigestAlgorithm } from './digest';

@@ -19,6 +19,10 @@ export const DEFAULT_MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_CATALOG_MAX_ENTRIES = 1000;
 /** Catalog entries returned when the request has no `n` (distribution 2.8's `defaultReturnedEntries`). */
 export const DEFAULT_CATALOG_PAGE_SIZE = 100;
+/** `tags.maxtags` default (distribution's). */
+export const DEFAULT_MAX_TAGS = 1000;
+/** `storage.tag.concurrencylimit` default: tag links read at once when searching tags by digest. */
+export const DEFAULT_TAG_CONCURRENCY_LIMIT = 16;
 
 export interface RegistryOptions {
   /** The storage driver, already wrapped (`wrapDriver`). */
@@ -30,6 +34,18 @@ export interface RegistryOptions {
   readonly maxManifestBytes?: number;
   /** `catalog.maxentries`: the largest `n` a catalog request may ask for (default 1000). */
   readonly catalogMaxEntries?: number;
+  /** `tags.maxtags`: a tag list's `n` above this is lowered to it (default 1000), like distribution 3. */
+  readonly maxTags?: number;
+  /**
+   * `storage.tag.concurrencylimit`: how many tag links are read (or tags removed) at once when the
+   * tags pointing at a digest are looked up, on a manifest delete (default 16).
+   */
+  readonly tagConcurrencyLimit?: number;
+  /**
+   * `storage.cache.blobdescriptor: inmemory`: remember this many blob sizes by digest
+   * (`blobdescriptorsize`; 0 = no bound), least recently used out. Undefined = no cache.
+   */
+  readonly blobDescriptorCacheSize?: number;
   /** Upload hash states kept per process (default 10,000). */
   readonly hashCacheSize?: number;
   /** The process's upload hash states, when the caller answers other processes from them (default: a new cache). */
@@ -71,11 +87,13 @@ export class Registry {
     const storage = new Storage(options.driver);
     this.ctx = {
       storage,
-      blobs: new BlobStore(storage),
+      blobs: new BlobStore(storage, options.blobDescriptorCacheSize),
       logger: options.logger ?? noopLogger,
       deleteEnabled: options.deleteEnabled,
       maxManifestBytes: options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
       catalogMaxEntries: options.catalogMaxEntries ?? DEFAULT_CATALOG_MAX_ENTRIES,
+      maxTags: options.maxTags ?? DEFAULT_MAX_TAGS,
+      tagConcurrencyLimit: options.tagConcurrencyLimit ?? DEFAULT_TAG_CONCURRENCY_LIMIT,
       hashCache: options.hashCache ?? new UploadHashCache(options.hashCacheSize),
       hashPeers: options.hashPeers,
       uploadLocks: new KeyedMutex(),

@@ -6,9 +6,6 @@ import { assertTag } from './names';
 import { assertPageSize, compareLexically, paginate, type Page, type PageRequest } from './pagination';
 import { pathFor } from './paths';
 
-/** How many tags are read at once when searching tags by digest. */
-const TAG_SCAN_CONCURRENCY = 16;
-
 /** The tags of one repository (`_manifests/tags/<tag>/{current,index}`). */
 export class TagService {
   constructor(private readonly ctx: RepositoryContext) {}
@@ -49,13 +46,18 @@ export class TagService {
     throw new NameUnknownError(name);
   }
 
-  /** A page of tags in lexical order (`n`, exclusive `last`); `PaginationNumberInvalidError` for a bad `n`. */
+  /**
+   * A page of tags in lexical order (`n`, exclusive `last`); `PaginationNumberInvalidError` for a bad
+   * `n`. An `n` above `maxTags` is lowered to it (`more` then tells that tags follow), and without
+   * `n` every tag is returned, as in distribution 3.
+   */
   async list(request: PageRequest = {}): Promise<Page<string>> {
     assertPageSize(request.n);
-    return paginate(await this.all(), request);
+    const n = request.n === undefined ? undefined : Math.min(request.n, this.ctx.maxTags);
+    return paginate(await this.all(), { n, last: request.last });
   }
 
-  /** The tags currently pointing at `digest`. */
+  /** The tags currently pointing at `digest`: at most `tagConcurrencyLimit` tag links read at once. */
   async lookup(digest: Digest): Promise<string[]> {
     let tags: string[];
     try {
@@ -64,7 +66,7 @@ export class TagService {
       if (error instanceof NameUnknownError) return [];
       throw error;
     }
-    const pointing = await mapLimit(tags, TAG_SCAN_CONCURRENCY, async (tag) => {
+    const pointing = await mapLimit(tags, this.ctx.tagConcurrencyLimit, async (tag) => {
       const current = await this.ctx.storage.readLink(pathFor({ kind: 'tagCurrentLink', name: this.ctx.name, tag }));
       return current?.equals(digest) ? tag : undefined;
     });
@@ -74,7 +76,7 @@ export class TagService {
   /** Removes every tag pointing at `digest` (used when the manifest is deleted); resolves with them. */
   async untagDigest(digest: Digest): Promise<string[]> {
     const tags = await this.lookup(digest);
-    await mapLimit(tags, TAG_SCAN_CONCURRENCY, (tag) =>
+    await mapLimit(tags, this.ctx.tagConcurrencyLimit, (tag) =>
       this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag })),
     );
     return tags;

@@ -1,6 +1,6 @@
 import { Digest, NameUnknownError, PaginationNumberInvalidError } from '@berth/registry';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
-import type { WalkFn } from '@berth/storage-driver';
+import type { StorageDriver, WalkFn } from '@berth/storage-driver';
 import { imageManifest, makeRegistry, pushBlob } from './helpers';
 
 describe('TagService', () => {
@@ -31,6 +31,47 @@ describe('TagService', () => {
     const bytes = await imageManifest(repo);
     await repo.manifests.put({ digest: Digest.fromBytes(bytes) }, bytes);
     expect((await repo.tags.list()).items).toEqual([]);
+  });
+
+  it('lowers an n above maxTags to maxTags and tells that more tags follow', async () => {
+    const { registry } = makeRegistry({ maxTags: 2 });
+    const repo = registry.repository('app');
+    const bytes = await imageManifest(repo);
+    for (const tag of ['a', 'b', 'c', 'd']) await repo.manifests.put({ tag }, bytes);
+    expect(await repo.tags.list({ n: 5 })).toEqual({ items: ['a', 'b'], more: true });
+    expect(await repo.tags.list({ n: 5, last: 'b' })).toEqual({ items: ['c', 'd'], more: false });
+    expect(await repo.tags.list({ n: 1 })).toEqual({ items: ['a'], more: true });
+    // Without n, every tag (distribution 3 applies maxtags only to an n).
+    expect(await repo.tags.list()).toEqual({ items: ['a', 'b', 'c', 'd'], more: false });
+  });
+
+  it.each([1, 3])('reads at most tagConcurrencyLimit=%i tag links at once when a manifest delete looks up its tags', async (limit) => {
+    const memory = createInMemoryDriver();
+    let inFlight = 0;
+    let most = 0;
+    const driver: StorageDriver = {
+      ...memory,
+      getContent: async (path: string) => {
+        if (!path.endsWith('/current/link')) return memory.getContent(path);
+        most = Math.max(most, ++inFlight);
+        try {
+          // Let every other read the service started begin before this one ends.
+          for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+          return await memory.getContent(path);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const { registry } = makeRegistry({ driver, tagConcurrencyLimit: limit });
+    const repo = registry.repository('app');
+    const [kept, deleted] = [await imageManifest(repo, {}, 'kept'), await imageManifest(repo, {}, 'deleted')];
+    for (let i = 0; i < 8; i++) await repo.manifests.put({ tag: `k${i}` }, kept);
+    for (let i = 0; i < 4; i++) await repo.manifests.put({ tag: `d${i}` }, deleted);
+    most = 0;
+    await repo.manifests.delete({ digest: Digest.fromBytes(deleted) });
+    expect(most).toBe(limit);
+    expect((await repo.tags.list()).items).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
   });
 
   it('leaves the tag on one of the digests when updated concurrently, with both in its index', async () => {
