@@ -83,6 +83,22 @@ export function manifestTests(dut: DriverUnderTest): void {
     expect(res.body.errors[0].message).toMatch(/schema 1 is not supported/);
   });
 
+  it('refuses with 400 MANIFEST_INVALID deep nesting, invalid UTF-8, "layers": null and a descriptor size the stored blob does not have', async () => {
+    const body = JSON.parse(String(await imageManifest(h.app, 'app'))) as Record<string, unknown> & { layers: Array<{ size: number }> };
+    const text = JSON.stringify(body);
+    const deep = `${text.slice(0, -1)},"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const latin1 = Buffer.from(JSON.stringify({ ...body, annotations: { note: 'café' } }), 'latin1');
+    const nullLayers = JSON.stringify({ ...body, layers: null });
+    const wrongSize = JSON.stringify({ ...body, layers: [{ ...body.layers[0], size: body.layers[0].size + 1 }] });
+    for (const [what, bytes] of [['deep', Buffer.from(deep)], ['latin1', latin1], ['null layers', Buffer.from(nullLayers)], ['wrong size', Buffer.from(wrongSize)]] as const) {
+      // A generic Content-Type (the body's mediaType counts) makes supertest send the Buffer's bytes as they are.
+      const res = await request(h.app).put('/v2/app/manifests/hostile').set('Content-Type', 'application/octet-stream').send(bytes);
+      expect([what, res.status, errorCode(res)]).toEqual([what, 400, 'MANIFEST_INVALID']);
+    }
+    await request(h.app).head('/v2/app/manifests/hostile').expect(404);
+    await putManifest(h.app, 'app', 'fine', Buffer.from(text));
+  });
+
   it('accepts manifests over 4 MiB and answers 413 above the limit', async () => {
     const annotations = Object.fromEntries(Array.from({ length: 430 }, (_, i) => [`large-annotation-${i}`, 'A'.repeat(10_000)]));
     const big = await imageManifest(h.app, 'app', { annotations });
