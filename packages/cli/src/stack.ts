@@ -1,7 +1,9 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { createApp } from '@berth/api';
+import type { Duplex } from 'node:stream';
+import { createApp, ERROR_TABLE, errorEnvelope } from '@berth/api';
 import { ConfigError, type BerthConfig } from '@berth/config';
 import type { Notifier } from '@berth/notifications';
 import type { ProxyCache } from '@berth/proxy';
@@ -26,10 +28,40 @@ export interface ServingStack {
   close(): Promise<void>;
 }
 
+/**
+ * The most request header bytes a server reads (above: 431). Node's default is 16 KiB; distribution
+ * (Go's net/http) reads 1 MiB, and a long `Accept` list or upload `_state` is legitimate.
+ */
+export const MAX_HEADER_BYTES = 1024 * 1024;
+
+/**
+ * CONNECT asks for a tunnel, which a registry does not make: 405 UNSUPPORTED, then the connection
+ * closes (node, with nobody listening for CONNECT, would close it without a word).
+ */
+function refuseConnect(req: IncomingMessage, duplex: Duplex): void {
+  const socket = duplex as Socket;
+  const body = Buffer.from(JSON.stringify(errorEnvelope('UNSUPPORTED', 'CONNECT is not supported: the registry is not a proxy')));
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.writeHead(ERROR_TABLE.UNSUPPORTED.status, {
+    'Content-Type': 'application/json',
+    'Content-Length': String(body.length),
+    'Docker-Distribution-API-Version': 'registry/2.0',
+  });
+  res.end(body, () => {
+    res.detachSocket(socket);
+    socket.destroySoon();
+  });
+}
+
 function createServerFor(tls: TlsSetup | undefined, handler: ReturnType<typeof createApp>): HttpServer | HttpsServer {
-  const server = tls ? createTlsServer(tls, handler) : createHttpServer(handler);
+  const server = tls
+    ? createTlsServer({ ...tls, options: { ...tls.options, maxHeaderSize: MAX_HEADER_BYTES } }, handler)
+    : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, handler);
   // Blob uploads may legitimately take longer than node's default 5 minutes per request.
   server.requestTimeout = 0;
+  server.on('connect', refuseConnect);
   return server;
 }
 

@@ -4,7 +4,7 @@ export * from './errors';
 export { Digest, HashingStream, SUPPORTED_ALGORITHMS, isSupportedAlgorithm, type DigestAlgorithm } from './digest';
 export { assertRepositoryName, assertTag, isRepositoryName, isTag, NAME_REGEXP, TAG_REGEXP, MAX_NAME_LENGTH, UPLOAD_ID_REGEXP } from './names';
 export { MediaType, essence } from './media-types';
-export { parseManifest, describeStoredManifest, type Descriptor, type ParsedManifest, type StoredManifestInfo } from './manifest-parse';
+export { parseManifest, describeStoredManifest, MAX_MANIFEST_DEPTH, MAX_MANIFEST_DESCRIPTORS, type Descriptor, type ParsedManifest, type StoredManifestInfo } from './manifest-parse';
 export { parseReference, type ManifestReference, type StoredManifest, type PutManifestResult, ManifestService } from './manifest-service';
 export type { BlobDescriptor } from './blob-store';
 export { BlobService } from './blob-service';

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { Digest } from './digest';
 import { ManifestInvalidError } from './errors';
 import {
@@ -36,6 +37,18 @@ export interface ParsedManifest {
 }
 
 type Json = Record<string, unknown>;
+
+/**
+ * The deepest nesting of objects and arrays a manifest may have (the document itself is level 1).
+ * OCI and Docker manifests need 4 (an index's `platform`); deeper JSON is refused before parsing.
+ */
+export const MAX_MANIFEST_DEPTH = 100;
+
+/**
+ * The most descriptors (`layers` plus `manifests`) one manifest may list. Docker images stop at 127
+ * layers; the limit bounds the checks a PUT does, whatever the size limit lets through.
+ */
+export const MAX_MANIFEST_DESCRIPTORS = 10_000;
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -91,16 +104,49 @@ function parseDescriptor(value: unknown, where: string): Descriptor {
 
 function parseDescriptorList(json: Json, key: string, required: boolean): Descriptor[] {
   const value = json[key];
-  if (value === undefined || value === null) {
+  if (value === undefined) {
     if (required) invalid(`${key} is required`);
     return [];
   }
   if (!Array.isArray(value)) invalid(`${key} must be an array`);
+  if (value.length > MAX_MANIFEST_DESCRIPTORS) invalid(`${key} lists more than ${MAX_MANIFEST_DESCRIPTORS} descriptors`);
   return value.map((item, i) => parseDescriptor(item, `${key}[${i}]`));
+}
+
+/**
+ * True when the JSON text nests objects and arrays deeper than `max`: one pass over the bytes that
+ * jumps over strings (natively, with `indexOf`), so that JSON.parse never sees a document built to
+ * exhaust it. Multi-byte UTF-8 never contains `"` or `\\`, so bytes are enough.
+ */
+function nestsDeeperThan(content: Buffer, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < content.length; i++) {
+    const byte = content[i];
+    if (byte === 0x22) {
+      // To the closing quote: the first one not escaped by an odd run of backslashes.
+      let end = content.indexOf(0x22, i + 1);
+      while (end !== -1 && escaped(content, end)) end = content.indexOf(0x22, end + 1);
+      if (end === -1) return false; // unterminated: JSON.parse refuses it
+      i = end;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > max) return true;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** True when the byte at `at` follows an odd number of backslashes. */
+function escaped(content: Buffer, at: number): boolean {
+  let backslashes = 0;
+  for (let j = at - 1; j >= 0 && content[j] === 0x5c; j--) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 /** Parses JSON bytes into an object, or throws `ManifestInvalidError`. */
 function parseJson(content: Buffer): Json {
+  if (nestsDeeperThan(content, MAX_MANIFEST_DEPTH)) invalid(`manifest JSON is nested deeper than ${MAX_MANIFEST_DEPTH} levels`);
   let json: unknown;
   try {
     json = JSON.parse(content.toString('utf8'));
@@ -125,9 +171,13 @@ const SCHEMA1_MESSAGE =
 /**
  * Validates a manifest for PUT. `contentType` is the request's Content-Type; when both it and the
  * body's `mediaType` are given they must agree (generic types like application/json count as not
- * given). Throws `ManifestInvalidError` with a message naming the offending field.
+ * given). Throws `ManifestInvalidError` with a message naming the offending field; also for content
+ * that is not UTF-8, nests deeper than `MAX_MANIFEST_DEPTH` or lists more than
+ * `MAX_MANIFEST_DESCRIPTORS` descriptors, and for `"layers": null`.
  */
 export function parseManifest(content: Buffer, contentType?: string): ParsedManifest {
+  // JSON is UTF-8 (RFC 8259); decoding would silently turn bad bytes into U+FFFD.
+  if (!isUtf8(content)) invalid('manifest is not valid UTF-8');
   const json = parseJson(content);
   const headerType = essence(contentType);
   const bodyType = optionalString(json, 'mediaType', '');

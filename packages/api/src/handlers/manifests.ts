@@ -1,7 +1,21 @@
-import { parseReference } from '@berth/registry';
+import { DigestInvalidError, ManifestUnknownError, parseReference, TagInvalidError, type ManifestReference } from '@berth/registry';
 import { readLimitedBody } from '../body';
 import { repositoryOf, sendEmpty, type Handler } from '../context';
 import { emitEvent, manifestReferences, wantsEvents } from '../events';
+
+/**
+ * The reference of a GET, HEAD or DELETE. One that is neither a valid tag nor a digest names no
+ * manifest: `ManifestUnknownError` (404), as the OCI conformance suite expects (distribution's
+ * router does not match such a path, a 404 too). A PUT keeps TAG_INVALID/DIGEST_INVALID (400).
+ */
+function existingReference(reference: string): ManifestReference {
+  try {
+    return parseReference(reference);
+  } catch (error) {
+    if (error instanceof TagInvalidError || error instanceof DigestInvalidError) throw new ManifestUnknownError(reference);
+    throw error;
+  }
+}
 
 /**
  * `GET|HEAD /v2/<name>/manifests/<reference>` (end-3): the exact stored bytes with their stored
@@ -10,7 +24,7 @@ import { emitEvent, manifestReferences, wantsEvents } from '../events';
  */
 export const getManifest: Handler = async (ctx) => {
   const { req, res } = ctx;
-  const reference = parseReference(ctx.params.reference);
+  const reference = existingReference(ctx.params.reference);
   const repo = repositoryOf(ctx);
   const pullThrough = ctx.options.pullThrough;
   const manifest = pullThrough ? await pullThrough.getManifest(repo.name, reference) : await repo.manifests.get(reference);
@@ -76,9 +90,12 @@ export const putManifest: Handler = async (ctx) => {
   }
 };
 
-/** `DELETE /v2/<name>/manifests/<reference>` (end-9): 202; by digest deletes the manifest, by tag only the tag. */
+/**
+ * `DELETE /v2/<name>/manifests/<reference>` (end-9): 202; by digest deletes the manifest, by tag only
+ * the tag. A reference that is neither a tag nor a digest is 404 MANIFEST_UNKNOWN, like GET.
+ */
 export const deleteManifest: Handler = async (ctx) => {
-  const reference = parseReference(ctx.params.reference);
+  const reference = existingReference(ctx.params.reference);
   const repo = repositoryOf(ctx);
   await repo.manifests.delete(reference);
   sendEmpty(ctx.res, 202);
