@@ -26,15 +26,18 @@ interface Backend {
   readonly layers: number;
   /** Pause between collections in the no-grace loop: a push attempt must fit between two runs to get through. */
   readonly pauseMs: number;
+  /** Per-test timeout: generous, a loaded 2-core machine (and an RGW on it) can be many times slower than an idle one. */
+  readonly timeoutMs: number;
   create(): Promise<{ driver: StorageDriver; dispose(): Promise<void> }>;
 }
 
 const backends: Backend[] = [
-  { name: 'inmemory', layers: 40, pauseMs: 300, create: async () => ({ driver: createInMemoryDriver(), dispose: async () => undefined }) },
+  { name: 'inmemory', layers: 40, pauseMs: 300, timeoutMs: 300_000, create: async () => ({ driver: createInMemoryDriver(), dispose: async () => undefined }) },
   {
     name: 'filesystem',
     layers: 40,
     pauseMs: 300,
+    timeoutMs: 300_000,
     create: async () => {
       const root = await mkdtemp(join(tmpdir(), 'berth-gc-http-'));
       return { driver: await filesystemDriverFactory.create({ rootdirectory: root }, {}), dispose: () => rm(root, { recursive: true, force: true }) };
@@ -45,6 +48,7 @@ const backends: Backend[] = [
     skipReason: s3SkipReason(),
     layers: 20,
     pauseMs: 1500,
+    timeoutMs: 900_000,
     create: async () => {
       const driver = await s3DriverFactory.create(s3TestParameters('gc-http')!, {});
       return {
@@ -75,16 +79,25 @@ async function serve(driver: StorageDriver): Promise<{ base: string; server: Ser
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-/** Runs collections, `pauseMs` apart, until `stop` settles; resolves with their reports. */
-async function collectUntil(driver: StorageDriver, stop: Promise<unknown>, gracePeriodMs: number, pauseMs: number): Promise<GarbageCollectReport[]> {
+/**
+ * Runs collections, `pauseMs` apart, until `stop` settles or `signal` aborts (the test ended, e.g.
+ * timed out: nothing keeps collecting after it); resolves with their reports.
+ */
+async function collectUntil(
+  driver: StorageDriver,
+  stop: Promise<unknown>,
+  gracePeriodMs: number,
+  pauseMs: number,
+  signal: AbortSignal,
+): Promise<GarbageCollectReport[]> {
   let done = false;
   void stop.then(
     () => (done = true),
     () => (done = true),
   );
   const reports: GarbageCollectReport[] = [];
-  while (!done) {
-    reports.push(await collectGarbage(driver, { gracePeriodMs, settleMs: 20 }));
+  while (!done && !signal.aborted) {
+    reports.push(await collectGarbage(driver, { gracePeriodMs, settleMs: 20, signal }));
     await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
   return reports;
@@ -101,12 +114,15 @@ for (const backend of backends) {
     let dispose: () => Promise<void>;
     let base: string;
     let server: Server;
+    let ended: AbortController;
 
     beforeEach(async () => {
+      ended = new AbortController();
       ({ driver, dispose } = await backend.create());
       ({ base, server } = await serve(driver));
     });
     afterEach(async () => {
+      ended.abort();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await dispose();
@@ -121,7 +137,7 @@ for (const backend of backends) {
 
       const image = makeImage([...reused, ...Array.from({ length: backend.layers }, (_, i) => layer(i + 3))], 'new');
       const push = pushImage(base, 'app', 'new', image);
-      const reports = await collectUntil(driver, push, 0, backend.pauseMs);
+      const reports = await collectUntil(driver, push, 0, backend.pauseMs, ended.signal);
       const outcome: PushOutcome = await push;
       // One more collection after the push: everything the image needs is referenced now.
       reports.push(await collectGarbage(driver, { gracePeriodMs: 0, settleMs: 0 }));
@@ -137,16 +153,16 @@ for (const backend of backends) {
         `${backend.name}: ${image.layers.length} layers pushed during ${reports.length} collections (grace 0): ` +
           `${outcome.retries} push retries, ${deleted} blobs deleted, ${rescued} put back for the push`,
       );
-    });
+    }, backend.timeoutMs);
 
     it('with a grace period, pushes running during collections succeed at the first attempt', async () => {
       const image = makeImage(Array.from({ length: Math.min(backend.layers, 20) }, (_, i) => layer(i)), 'graced');
       const push = pushImage(base, 'graced', 'v1', image, 1);
-      const reports = await collectUntil(driver, push, 3_600_000, 0);
+      const reports = await collectUntil(driver, push, 3_600_000, 0, ended.signal);
       expect((await push).retries).toBe(0);
       await pullImage(base, 'graced', 'v1', image);
       expect(reports.flatMap((r) => r.deletedBlobs)).toEqual([]);
       expect(reports.reduce((n, r) => n + r.protectedBlobs, 0)).toBeGreaterThan(0);
-    });
+    }, backend.timeoutMs);
   });
 }

@@ -66,7 +66,7 @@ describe('a periodic health check', () => {
     const state = controlled();
     const check = new PeriodicCheck('ticks', state.run, { intervalMs: 40, threshold: 1 });
     check.start();
-    await eventually('three runs', async () => state.runs >= 3, 2000);
+    await eventually('three runs', async () => state.runs >= 3);
     await check.stop();
     const runs = state.runs;
     await new Promise((resolve) => setTimeout(resolve, 150));

@@ -53,9 +53,9 @@ describe('GracefulServer', () => {
     await untilInFlight(graceful, 1);
     const result = await graceful.shutdown(5_000);
     await expect(inFlight).resolves.toMatchObject({ status: 200, body: 'done' });
+    // Not forced: the request ended before the 5 s deadline, and shutdown waited for it.
     expect(result.forced).toBe(false);
     expect(result.durationMs).toBeGreaterThanOrEqual(200);
-    expect(result.durationMs).toBeLessThan(2_000);
   });
 
   it('cuts a request still running at the deadline', async () => {
@@ -66,16 +66,16 @@ describe('GracefulServer', () => {
     const result = await graceful.shutdown(200);
     await expect(inFlight).rejects.toThrow(/socket hang up|ECONNRESET/);
     expect(result.forced).toBe(true);
-    expect(result.durationMs).toBeLessThan(2_000);
+    // Cut at the 200 ms deadline, not after the request's 10 s (an ordering, not a speed requirement).
+    expect(result.durationMs).toBeLessThan(10_000);
   });
 
   it('closes idle kept-alive connections at once and refuses new connections', async () => {
     const { graceful, port } = await startServer();
     const agent = new Agent({ keepAlive: true });
     await get(port, '/', agent);
-    const started = performance.now();
     const result = await graceful.shutdown(10_000);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // Not forced: the idle connection was closed at once instead of being waited for until the deadline.
     expect(result.forced).toBe(false);
     await expect(get(port, '/')).rejects.toThrow(/ECONNREFUSED/);
     agent.destroy();

@@ -61,6 +61,7 @@ describe('delivery', () => {
     notifier.onEvent(syntheticEvent(1));
     await receiver.waitForRequests(2);
     const elapsed = performance.now() - started;
+    // A lower bound only (a slow machine makes it longer, never shorter): the attempt waited for its timeout.
     expect(elapsed).toBeGreaterThanOrEqual(140);
     expect(notifier.stats().endpoints[0]?.lastError).toBe('timed out after 150 ms');
     receiver.mode = 200;
@@ -81,16 +82,19 @@ describe('delivery', () => {
     receiver.mode = 503;
     notifier = await startNotifier(spool.dir, [endpoint(receiver.url, { threshold: 3, backoff: 400 })], { maxBackoffMs: 800 });
     notifier.onEvent(syntheticEvent(1));
-    await receiver.waitForRequests(6);
-    const gaps = receiver.arrivals.slice(1, 6).map((at, i) => at - (receiver.arrivals[i] as number));
+    await receiver.waitForRequests(7);
+    const gaps = receiver.arrivals.slice(1, 7).map((at, i) => at - (receiver.arrivals[i] as number));
     console.log(`gaps between attempts, ms: ${gaps.map((g) => g.toFixed(0)).join(', ')}`);
-    // Three attempts at once (two short gaps), then waits of 400, 800 and 800 (capped) ms.
-    expect(gaps.slice(0, 2).every((g) => g < 350)).toBe(true);
+    // Three attempts at once (two gaps without a wait), then waits of 400, 800, 800 and 800 (capped)
+    // ms. Only lower bounds and orderings: a loaded machine stretches every gap, never shortens one.
+    expect(gaps[0]).toBeLessThan(gaps[2]);
+    expect(gaps[1]).toBeLessThan(gaps[2]);
     expect(gaps[2]).toBeGreaterThanOrEqual(380);
-    expect(gaps[2]).toBeLessThan(780);
     expect(gaps[3]).toBeGreaterThanOrEqual(780);
     expect(gaps[4]).toBeGreaterThanOrEqual(780);
-    expect(gaps[4]).toBeLessThan(1500);
+    expect(gaps[5]).toBeGreaterThanOrEqual(780);
+    // Capped: without the cap the fourth wait would be 3,200 ms, four times the second.
+    expect(gaps[5]).toBeLessThan(3 * gaps[3]);
   });
 
   it('sends a backlog in envelopes of at most maxBatch events', async () => {
@@ -106,13 +110,14 @@ describe('delivery', () => {
   it('keeps endpoints isolated: one that hangs does not delay another', async () => {
     const hanging = await Receiver.start(0, 'hang');
     try {
-      notifier = await startNotifier(spool.dir, [endpoint(hanging.url, { name: 'stuck', timeout: 5000 }), endpoint(receiver.url, { name: 'healthy' })]);
-      const started = performance.now();
+      // A timeout longer than the test's: the stuck endpoint's first attempt stays open throughout.
+      notifier = await startNotifier(spool.dir, [endpoint(hanging.url, { name: 'stuck', timeout: 600_000 }), endpoint(receiver.url, { name: 'healthy' })]);
       for (const n of range(1, 5)) notifier.onEvent(syntheticEvent(n));
       expect(sizes(await receiver.waitForEvents(5))).toEqual(range(1, 5));
-      // Far below the stuck endpoint's 5 s timeout: nothing waited for it.
-      expect(performance.now() - started).toBeLessThan(4000);
       await eventually(() => notifier?.stats().endpoints[1]?.pending === 0);
+      // Delivered while the stuck endpoint's one attempt was still unanswered: nothing waited for it.
+      expect(hanging.requests).toBe(1);
+      expect(notifier.stats().endpoints[0]).toMatchObject({ failures: 0, delivered: 0 });
       expect(notifier.stats().endpoints.map((e) => [e.name, e.pending])).toEqual([
         ['stuck', 5],
         ['healthy', 0],
@@ -126,7 +131,8 @@ describe('delivery', () => {
   it('does not slow requests down while the endpoint hangs until its timeout', async () => {
     const hanging = await Receiver.start(0, 'hang');
     try {
-      notifier = await startNotifier(spool.dir, [endpoint(hanging.url, { timeout: 10_000 })]);
+      // A timeout longer than the test's: a request that waited on delivery would never finish.
+      notifier = await startNotifier(spool.dir, [endpoint(hanging.url, { timeout: 600_000 })]);
       const measure = async (app: ReturnType<typeof registryApp>): Promise<number[]> => {
         await pushImage(app, 'library/app', 'v1');
         const latencies: number[] = [];
@@ -144,11 +150,9 @@ describe('delivery', () => {
         `manifest GET latency over 200 requests, ms: no events p50 ${p(without, 0.5).toFixed(2)} p95 ${p(without, 0.95).toFixed(2)}; ` +
           `endpoint hanging p50 ${p(withHangingEndpoint, 0.5).toFixed(2)} p95 ${p(withHangingEndpoint, 0.95).toFixed(2)} max ${p(withHangingEndpoint, 1).toFixed(2)}`,
       );
+      // Every request answered while the endpoint's first attempt was still unanswered (latencies are logged, not asserted).
       expect(hanging.requests).toBe(1);
-      expect(notifier.stats().endpoints[0]?.pending).toBe(203);
-      // A request that waited on delivery would take the endpoint's 10 s timeout.
-      expect(p(withHangingEndpoint, 1)).toBeLessThan(5000);
-      expect(p(withHangingEndpoint, 0.5)).toBeLessThan(p(without, 0.5) * 3 + 5);
+      expect(notifier.stats().endpoints[0]).toMatchObject({ pending: 203, failures: 0, delivered: 0 });
     } finally {
       await notifier?.close({ abort: true });
       await hanging.stop();

@@ -59,7 +59,7 @@ describe('expiry of a pull-through cache', () => {
       [['manifest', image.digest], ...[...image.blobs.keys()].map((d) => ['blob', d])].sort(),
     );
     const entries = image.blobs.size + 1;
-    await eventually(async () => Object.keys((await readState(mirror.driver)) ?? {}).length === entries, 5000, 'the schedule to be saved');
+    await eventually(async () => Object.keys((await readState(mirror.driver)) ?? {}).length === entries, 60_000, 'the schedule to be saved');
     const state = (await readState(mirror.driver))!;
     const entry = state[`${name}@${image.digest}`]!;
     expect(entry).toEqual({ Key: `${name}@${image.digest}`, ExpiryData: expect.any(String), EntryType: 1 });
@@ -72,11 +72,11 @@ describe('expiry of a pull-through cache', () => {
     await pullAll(mirror, name, 'v1', image);
     expect(await manifestCached(mirror.driver, name, image)).toBe(true);
 
-    await eventually(async () => !(await manifestCached(mirror.driver, name, image)), 5000, 'the manifest to expire');
-    await eventually(async () => mirror.cache.scheduled().length === 0, 5000, 'every entry to expire');
+    await eventually(async () => !(await manifestCached(mirror.driver, name, image)), 60_000, 'the manifest to expire');
+    await eventually(async () => mirror.cache.scheduled().length === 0, 60_000, 'every entry to expire');
     expect(await exists(mirror.driver, { kind: 'tagDir', name, tag: 'v1' })).toBe(false);
     for (const digest of image.blobs.keys()) expect(await blobState(mirror.driver, name, digest)).toEqual({ data: true, link: false });
-    await eventually(async () => Object.keys((await readState(mirror.driver)) ?? { x: 1 }).length === 0, 5000, 'the saved schedule to empty');
+    await eventually(async () => Object.keys((await readState(mirror.driver)) ?? { x: 1 }).length === 0, 60_000, 'the saved schedule to empty');
 
     // Expired content is gone: with the upstream stopped, the tag cannot be served any more.
     await upstream.stop();
@@ -86,7 +86,7 @@ describe('expiry of a pull-through cache', () => {
   it('asks the upstream again for expired content, with a fresh expiry; blob data still stored is relinked after a HEAD', async () => {
     const mirror = await mirrorWith(400);
     await pullAll(mirror, name, 'v1', image);
-    await eventually(async () => mirror.cache.scheduled().length === 0, 5000, 'every entry to expire');
+    await eventually(async () => mirror.cache.scheduled().length === 0, 60_000, 'every entry to expire');
     await pullAll(mirror, name, 'v1', image);
     expect(upstream.count('GET', `/v2/${name}/manifests/${image.digest}`)).toBe(2);
     const layer = `/v2/${name}/blobs/${image.layers[0]!.digest}`;
@@ -96,17 +96,21 @@ describe('expiry of a pull-through cache', () => {
 
   it('expires after a restart what fell due while the registry was stopped', async () => {
     const driver = createInMemoryDriver();
-    const first = await mirrorWith(300, driver);
+    // Long enough for the pull and the stop to happen before anything falls due, even on a loaded machine.
+    const first = await mirrorWith(5_000, driver);
     await pullAll(first, name, 'v1', image);
     await first.stop();
     mirrors.splice(mirrors.indexOf(first), 1);
-    expect(Object.keys((await readState(driver))!)).toHaveLength(image.blobs.size + 1);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    const saved = (await readState(driver))!;
+    expect(Object.keys(saved)).toHaveLength(image.blobs.size + 1);
+    // Wait (stopped) until every saved expiry has passed.
+    const latest = Math.max(...Object.values(saved).map((entry) => new Date(entry.ExpiryData).getTime()));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, latest - Date.now()) + 100));
     expect(await manifestCached(driver, name, image)).toBe(true);
 
     const second = await mirrorWith(3_600_000, driver);
-    await eventually(async () => !(await manifestCached(driver, name, image)), 5000, 'the manifest to expire after the restart');
-    await eventually(async () => second.cache.scheduled().length === 0, 5000, 'every entry to expire');
+    await eventually(async () => !(await manifestCached(driver, name, image)), 60_000, 'the manifest to expire after the restart');
+    await eventually(async () => second.cache.scheduled().length === 0, 60_000, 'every entry to expire');
     expect(await blobState(driver, name, image.layers[0]!.digest)).toEqual({ data: true, link: false });
   });
 
@@ -128,7 +132,7 @@ describe('expiry of a pull-through cache', () => {
       ),
     );
     const mirror = await mirrorWith(3_600_000, driver);
-    await eventually(async () => !(await manifestCached(driver, name, image)), 5000, 'the due manifest to expire');
+    await eventually(async () => !(await manifestCached(driver, name, image)), 60_000, 'the due manifest to expire');
     expect(mirror.cache.scheduled().map((e) => [e.kind, e.digest.toString(), new Date(e.expiresAt).toISOString()])).toEqual([
       ['blob', image.layers[0]!.digest, '2999-01-02T03:04:05.987Z'],
     ]);

@@ -67,9 +67,9 @@ describe('a pull-through cache stores only verified, complete content', () => {
   }
 
   async function expectNothingCached(): Promise<void> {
-    await eventually(() => mirror.cache.blobFetchesInFlight === 0, 5000, 'the fetch to finish');
+    await eventually(() => mirror.cache.blobFetchesInFlight === 0, 60_000, 'the fetch to finish');
     expect(await blobState(mirror.driver, name, layer().digest)).toEqual({ data: false, link: false });
-    await eventually(async () => (await uploadSessions(mirror.driver, name)).length === 0, 5000, 'the upload session to be removed');
+    await eventually(async () => (await uploadSessions(mirror.driver, name)).length === 0, 60_000, 'the upload session to be removed');
   }
 
   it('does not commit a blob whose bytes do not match its digest, and never delivers it complete', async () => {

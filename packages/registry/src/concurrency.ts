@@ -1,3 +1,5 @@
+import { yieldIfDue } from '@berth/storage-driver';
+
 /**
  * Serialises async work per key inside one process (e.g. concurrent PATCHes to one upload
  * session). Work for different keys runs in parallel; a key's entry is dropped when its queue empties.
@@ -26,7 +28,10 @@ export class KeyedMutex {
   }
 }
 
-/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+/**
+ * Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order.
+ * Lets timers and I/O in every few milliseconds (`yieldIfDue`), also when `fn` answers from memory.
+ */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -34,6 +39,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
     while (next < items.length) {
       const i = next++;
       results[i] = await fn(items[i]);
+      const turn = yieldIfDue();
+      if (turn) await turn;
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver, WalkFn } from './driver';
 import { InvalidOffsetError, StorageDriverError } from './errors';
+import { yieldIfDue } from './fairness';
 import { assertValidPath } from './paths';
 import { SinkClosedError } from './send';
 
@@ -28,6 +29,10 @@ export function normalizeError(driver: string, error: unknown): StorageDriverErr
  * Wraps a driver implementation once: validates every path and offset before the driver sees it,
  * gives every error the driver's name (unknown ones become `StorageDriverError`), and reports each
  * operation's duration. Drivers implement only the happy path.
+ *
+ * It also keeps the event loop fair: an operation (or a walk's visit) that ends more than
+ * `TURN_SLICE_MS` after the event loop last had a turn waits for one (`yieldIfDue`) before it
+ * settles, so a caller looping over answers from memory cannot starve timers and I/O.
  */
 export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): StorageDriver {
   const name = impl.name;
@@ -38,6 +43,8 @@ export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): Stor
     try {
       const result = await fn();
       observe?.({ driver: name, action, durationMs: performance.now() - started });
+      const turn = yieldIfDue();
+      if (turn) await turn;
       return result;
     } catch (error) {
       if (error instanceof SinkClosedError) {
@@ -46,6 +53,8 @@ export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): Stor
       }
       const typed = normalizeError(name, error);
       observe?.({ driver: name, action, durationMs: performance.now() - started, error: typed });
+      const turn = yieldIfDue();
+      if (turn) await turn;
       throw typed;
     }
   }
@@ -122,7 +131,12 @@ export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): Stor
     walk: (path, visit: WalkFn) =>
       run('Walk', async () => {
         assertValidPath(name, path, true);
-        return impl.walk(path, visit);
+        return impl.walk(path, async (info) => {
+          const decision = await visit(info);
+          const turn = yieldIfDue();
+          if (turn) await turn;
+          return decision;
+        });
       }),
     close: () => run('Close', async () => impl.close?.()),
   };

@@ -7,3 +7,4 @@ export { DriverRegistry, type DriverContext, type DriverFactory } from './regist
 export { walkByList } from './walk';
 export { ParameterReader } from './params';
 export { SinkClosedError, pipeReader, writeAccepted } from './send';
+export { TURN_SLICE_MS, yieldIfDue } from './fairness';

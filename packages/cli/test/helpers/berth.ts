@@ -69,7 +69,7 @@ export async function startBerth(config: unknown, options: { env?: Record<string
   assertBerthBuilt();
   const configPath = await writeConfig(config);
   const spawned = spawnTracked(process.execPath, [BERTH_BIN, 'serve', configPath], { cwd: REPO_ROOT, env: cleanEnv(options.env) });
-  const match = await spawned.waitForOutput(/listening on (\S+)/, options.timeoutMs ?? 20_000);
+  const match = await spawned.waitForOutput(/listening on (\S+)/, options.timeoutMs ?? 60_000);
   const hostPort = match[1]!;
   return {
     process: spawned,
@@ -86,7 +86,7 @@ export async function runBerth(
 ): Promise<ExitStatus & { stdout: string; stderr: string }> {
   assertBerthBuilt();
   const spawned = spawnTracked(process.execPath, [BERTH_BIN, ...args], { cwd: REPO_ROOT, env: cleanEnv(options.env) });
-  const timer = setTimeout(() => spawned.child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+  const timer = setTimeout(() => spawned.child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const status = await spawned.exited;
   clearTimeout(timer);
   return { ...status, stdout: spawned.stdout(), stderr: spawned.stderr() };

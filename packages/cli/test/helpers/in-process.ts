@@ -83,7 +83,7 @@ export function metricValue(samples: readonly Sample[], name: string, labels: Re
 }
 
 /** Polls `condition` every 25 ms until it holds; fails after `timeoutMs` with `what`. */
-export async function eventually(what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+export async function eventually(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

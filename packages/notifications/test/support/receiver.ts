@@ -54,7 +54,7 @@ export class Receiver {
   }
 
   /** Resolves once `count` events were delivered; rejects after `timeoutMs`. */
-  async waitForEvents(count: number, timeoutMs = 10_000): Promise<WireEvent[]> {
+  async waitForEvents(count: number, timeoutMs = 60_000): Promise<WireEvent[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.events().length < count) {
       const left = deadline - Date.now();
@@ -71,7 +71,7 @@ export class Receiver {
   }
 
   /** Resolves once `count` requests arrived (answered or not). */
-  async waitForRequests(count: number, timeoutMs = 10_000): Promise<void> {
+  async waitForRequests(count: number, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.requests < count) {
       if (Date.now() > deadline) throw new Error(`expected ${count} requests, got ${this.requests}`);

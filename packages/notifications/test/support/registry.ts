@@ -89,7 +89,7 @@ export function sizes(events: { target: { size?: number } }[]): number[] {
 }
 
 /** Polls `check` until it returns true; rejects after `timeoutMs`. */
-export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function eventually(check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);

@@ -1,3 +1,4 @@
+import { yieldIfDue } from '@berth/storage-driver';
 import { mapLimit } from '../concurrency';
 import type { Digest } from '../digest';
 import type { Storage } from '../storage';
@@ -38,7 +39,8 @@ export interface MarkResult {
  * Adds to `into` every digest reachable from `roots`: each manifest, its config and layers, and its
  * index children, recursively (children need not be revisions of any repository). Each manifest is
  * read at most once (the reader caches), cycles end. Resolves with the manifests among `roots` whose
- * data is missing or unreadable.
+ * data is missing or unreadable. Manifests read before are answered from memory, so the loop lets
+ * timers and I/O in every few milliseconds (`yieldIfDue`): a serving process keeps answering.
  */
 export async function markClosure(
   roots: readonly Digest[],
@@ -50,6 +52,8 @@ export async function markClosure(
   const visited = new Set<string>();
   const queue = roots.map((digest) => ({ digest, root: true }));
   while (queue.length > 0) {
+    const turn = yieldIfDue();
+    if (turn) await turn;
     const { digest, root } = queue.pop() as { digest: Digest; root: boolean };
     const key = digest.toString();
     if (visited.has(key)) continue;
@@ -88,10 +92,14 @@ async function keptRevisionsOf(entries: RepositoryEntries, tagTargets: Map<strin
 
   const referrersOf = new Map<string, string[]>();
   for (const [key, link] of entries.revisions) {
+    const turn = yieldIfDue();
+    if (turn) await turn;
     const subject = (await reader.get(link.digest))?.subject?.toString();
     if (subject !== undefined) referrersOf.set(subject, [...(referrersOf.get(subject) ?? []), key]);
   }
   while (queue.length > 0) {
+    const turn = yieldIfDue();
+    if (turn) await turn;
     const key = queue.pop() as string;
     const refs = await reader.get((entries.revisions.get(key) as { digest: Digest }).digest);
     for (const child of refs?.children ?? []) keep(child.toString());

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { StorageDriver } from '../driver';
 import { contentCases } from './cases-content';
 import { concurrencyCases } from './cases-concurrency';
+import { fairnessCases } from './cases-fairness';
 import { mutateCases } from './cases-mutate';
 import { pathCases } from './cases-paths';
 import { sendCases } from './cases-send';
@@ -63,6 +64,7 @@ export function describeDriverConformance(
     treeCases(ctx);
     mutateCases(ctx);
     concurrencyCases(ctx);
+    fairnessCases(ctx);
   };
 
   if (options.skipReason) {
