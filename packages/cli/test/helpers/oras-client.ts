@@ -6,8 +6,8 @@ import { delimiter, join } from 'node:path';
 import { run } from './processes';
 
 /**
- * The Go client in `../oras-client/` (oras-go v1, the library the oras command and Helm 3.8-3.12
- * push and pull OCI artifacts with), built offline from Debian's packages: `golang-go` and
+ * The Go client in `../oras-client/` (oras-go v1, the OCI library of Helm 3.8-3.16 and of early
+ * releases of the oras command), built offline from Debian's packages: `golang-go` and
  * `golang-oras-oras-go-dev`, in GOPATH mode against /usr/share/gocode, with no module proxy.
  */
 

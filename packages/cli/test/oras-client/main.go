@@ -1,6 +1,7 @@
 // oras-client: a small registry client built on oras-go v1 (Debian's golang-oras-oras-go-dev),
-// the library the oras command and Helm 3.8-3.12 push and pull OCI artifacts with. The e2e test
-// in ../e2e-oras.test.ts builds it offline (GOPATH mode against /usr/share/gocode) and drives it.
+// the OCI library of Helm 3.8-3.16 and of early releases of the oras command. The e2e tests
+// (../e2e-oras-*.test.ts through ../helpers/oras-suite.ts) build it offline, in GOPATH mode
+// against /usr/share/gocode, and drive it.
 //
 //	oras-client push REF --config-media-type T [--config FILE] [--artifact-type T] [--subject REF] FILE:MEDIATYPE...
 //	oras-client pull REF OUTDIR [--allow MEDIATYPE,...]
