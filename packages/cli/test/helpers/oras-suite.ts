@@ -41,13 +41,11 @@ interface Referrers {
 /** A chart archive shaped like `helm package` output: CHART/Chart.yaml and values.yaml, gzipped. */
 async function chartArchive(name: string, version: string): Promise<Buffer> {
   const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise((resolve) => pack.on('end', resolve));
   pack.entry({ name: `${name}/Chart.yaml` }, `apiVersion: v2\nname: ${name}\nversion: ${version}\ntype: application\n`);
   pack.entry({ name: `${name}/values.yaml` }, 'replicaCount: 1\n');
   pack.finalize();
-  await done;
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
   return gzipSync(Buffer.concat(chunks));
 }
 
