@@ -67,7 +67,8 @@ export function defineOrasSuite(options: { storage: () => Promise<Record<string,
     client = await buildOrasClient();
     home = await makeTempDir('oras-home');
     files = await makeTempDir('oras-files');
-    berth = await startBerth(testConfig(await options.storage()));
+    // A generous start-up wait: on a loaded 2-core machine starting the worker processes takes a while.
+    berth = await startBerth(testConfig(await options.storage()), { timeoutMs: 90_000 });
   }, 900_000);
 
   afterAll(async () => {
