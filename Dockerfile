@@ -3,14 +3,14 @@
 # /etc/docker/registry/config.yml, and every key overridable with REGISTRY_* variables.
 #   docker build -t berth . && docker run -d -p 5000:5000 -v berth-data:/var/lib/registry berth
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY packages ./packages
 COPY scripts/image ./scripts/image
 RUN scripts/image/build.sh /opt/berth
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 COPY --from=build /opt/berth /opt/berth
 COPY scripts/image/config.yml /etc/docker/registry/config.yml

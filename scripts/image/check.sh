@@ -13,6 +13,11 @@ trap cleanup EXIT
 grep -q 'RUN scripts/image/build.sh /opt/berth' "$root/Dockerfile"
 grep -q 'COPY scripts/image/config.yml /etc/docker/registry/config.yml' "$root/Dockerfile"
 grep -q 'ENTRYPOINT \["node", "/opt/berth/packages/cli/bin/berth.js"\]' "$root/Dockerfile"
+# The image's Node is the one .ci/run's second test run uses (node24_major=MAJOR), and engines allows it.
+ci_major=$(sed -n 's/^node24_major=\([0-9]*\)$/\1/p' "$root/.ci/run")
+image_major=$(sed -n 's/^FROM node:\([0-9]*\)-.*/\1/p' "$root/Dockerfile" | sort -u)
+[ -n "$ci_major" ] && [ "$image_major" = "$ci_major" ] || { echo "image check: the Dockerfile's node:$image_major is not the Node ${ci_major:-?} .ci/run tests"; exit 1; }
+grep -q "\"node\": \".*\\^$ci_major\\." "$root/package.json" || { echo "image check: package.json engines does not allow Node $ci_major"; exit 1; }
 
 "$root/scripts/image/build.sh" "$tmp/opt/berth" > "$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
 cp "$root/scripts/image/healthcheck.js" "$tmp/opt/berth/healthcheck.js"

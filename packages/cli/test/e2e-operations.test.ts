@@ -3,6 +3,7 @@ import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertBerthBuilt, BERTH_BIN, cleanEnv, REPO_ROOT, startBerth, testConfig } from './helpers/berth';
 import { eventually } from './helpers/in-process';
+import { NOBODY, nobodyRuntime } from './helpers/nobody';
 import { cleanupAll, makeTempDir, spawnTracked, stopProcess } from './helpers/processes';
 
 /** The built `berth serve` as operators meet it: read-only mode, access log lines, the debug server, a failing disk. */
@@ -122,8 +123,8 @@ describe('the storage health check of berth serve on a filesystem that becomes u
     const root = join(parent, 'root');
     await mkdir(root, { recursive: true });
     if (asRoot) {
-      await chown(parent, 65534, 65534);
-      await chown(root, 65534, 65534);
+      await chown(parent, NOBODY.uid, NOBODY.gid);
+      await chown(root, NOBODY.uid, NOBODY.gid);
     }
     const configPath = join(base, 'config.yml');
     const config = {
@@ -131,10 +132,12 @@ describe('the storage health check of berth serve on a filesystem that becomes u
       health: { storagedriver: { enabled: true, interval: '200ms', threshold: 2 } },
     };
     await writeFile(configPath, JSON.stringify(config), { mode: 0o644 });
-    const spawned = spawnTracked(process.execPath, [BERTH_BIN, 'serve', configPath], {
-      cwd: REPO_ROOT,
+    // From a checkout nobody cannot read, nobody runs a world-readable copy of the built runtime.
+    const runtime = asRoot ? await nobodyRuntime() : { node: process.execPath, berthBin: BERTH_BIN, cwd: REPO_ROOT };
+    const spawned = spawnTracked(runtime.node, [runtime.berthBin, 'serve', configPath], {
+      cwd: runtime.cwd,
       env: cleanEnv(),
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+      ...(asRoot ? NOBODY : {}),
     });
     try {
       const url = `http://${(await spawned.waitForOutput(/listening on (\S+)/, 20_000))[1]}`;
