@@ -91,9 +91,10 @@ describeS3(`s3 writer (${skipReason ?? describeS3Server()})`, () => {
         `peak growth in MiB: rss ${growth.rss.toFixed(1)}, heapUsed ${growth.heapUsed.toFixed(1)}, ` +
         `arrayBuffers ${growth.arrayBuffers.toFixed(1)}, external ${growth.external.toFixed(1)} (chunksize 10 MiB)`,
     );
-    // Two 10 MiB part buffers (one filling, one in flight) plus the source's chunks not yet collected;
-    // nothing near 320 MiB.
-    expect(growth.arrayBuffers).toBeLessThan(64);
+    // Two 10 MiB part buffers (one filling, one in flight) plus the source's chunks not yet collected,
+    // which is up to V8's heuristics for external memory (peaks of 54 MiB seen on Node 20, 94 MiB on
+    // Node 24): bounded, and far from the 320 MiB a writer holding the object would reach.
+    expect(growth.arrayBuffers).toBeLessThan(128);
     expect(growth.rss).toBeLessThan(160);
 
     const read = await sha256Of(await driver.reader(path, 0));
