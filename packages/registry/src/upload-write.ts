@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FileWriter, StorageDriver } from '@berth/storage-driver';
 import { Digest, HashingStream, type DigestAlgorithm } from './digest';
 import { RangeInvalidError, SizeInvalidError } from './errors';
@@ -11,6 +12,11 @@ export interface ChunkOptions {
   readonly start?: number;
   /** Exact number of bytes the chunk must have (from `Content-Range`). */
   readonly length?: number;
+  /**
+   * Aborted when the client went away (the API aborts it when the request closes before its body
+   * ended): a chunk not started yet is not written, one streaming is cut and its writer closed.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -30,23 +36,27 @@ export async function writeChunk(
     body.resume();
     throw new RangeInvalidError(`chunk starts at byte ${options.start} but the upload holds ${size} bytes`, { uploadSize: size });
   }
+  options.signal?.throwIfAborted();
   let state = cache.get(id, size);
   if (!state && size === 0) state = UploadHashCache.fresh(cache.algorithmOf(id) ?? 'sha256');
   // Out of the cache while bytes stream into it: its hash covers more than its offset says, so
   // nobody (another process asking `digestAt`) may take a digest from it until it is put back.
   cache.delete(id);
   const hashing = new HashingStream(state?.hash);
-  const forwardError = (error: Error) => hashing.destroy(error);
-  body.once('error', forwardError);
-  body.pipe(hashing);
   try {
-    await writer.write(hashing);
-  } catch (error) {
-    body.unpipe(hashing);
-    if (!body.destroyed) body.resume();
-    throw error;
+    // `pipeline` sees a body that already failed or closed early (a client gone while the session
+    // lock or the writer was awaited) and destroys `hashing` then, so the write always ends; both
+    // are awaited so the writer is idle (its last batch written) before the caller closes it.
+    const [piped, written] = await Promise.allSettled([
+      pipeline(body, hashing, options.signal ? { signal: options.signal } : {}),
+      writer.write(hashing),
+    ]);
+    // The body's own failure (client reset, abort) first; a premature close of the pipeline is
+    // what the writer's failure (storage error) caused, so the writer's error is the one to report.
+    if (piped.status === 'rejected' && (piped.reason as { code?: unknown }).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw piped.reason;
+    if (written.status === 'rejected') throw written.reason;
+    if (piped.status === 'rejected') throw piped.reason;
   } finally {
-    body.off('error', forwardError);
     if (state) {
       state.offset = size + hashing.bytes;
       cache.set(id, state);
