@@ -91,6 +91,40 @@ describe('berth serve with http.workers: 2 (a main process and one helper)', () 
     expect(pulled.body.equals(content)).toBe(true);
   });
 
+  it('lets one of two PATCHes with the same Content-Range reaching both processes at once append, the other gets 416', async () => {
+    const inFlight = async (): Promise<number> =>
+      metricValue(parseExposition(await (await fetch(`${debugUrl}/metrics`)).text()), 'registry_http_in_flight_requests') ?? 0;
+    const post = await once(`${server.url}/v2/workers/race/blobs/uploads/`, { method: 'POST' });
+    const url = new URL(String(post.headers.location), server.url);
+    const chunk = randomBytes(1024 * 1024);
+    // Two connections (one per process), each sending a first kilobyte and holding the rest, so both
+    // are in flight together: without a lock across processes, both find the session empty.
+    const patches = [0, 1].map(() => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const answered = new Promise<number>((resolve, reject) => {
+        const headers = { 'content-type': 'application/octet-stream', 'content-range': `0-${chunk.length - 1}`, 'content-length': String(chunk.length) };
+        const req = request(url, { method: 'PATCH', agent: false, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write(chunk.subarray(0, 1024));
+        void released.then(() => req.end(chunk.subarray(1024)));
+      });
+      return { release, answered };
+    });
+    await eventually('both PATCHes in flight', async () => (await inFlight()) === 2);
+    for (const patch of patches) patch.release();
+    expect((await Promise.all(patches.map((p) => p.answered))).sort()).toEqual([202, 416]);
+    const status = await once(url.href);
+    expect(status.status).toBe(204);
+    expect(status.headers.range).toBe(`0-${chunk.length - 1}`);
+    const put = new URL(String(status.headers.location), server.url);
+    put.searchParams.set('digest', sha256Digest(chunk));
+    expect((await once(put.href, { method: 'PUT' })).status).toBe(201);
+  });
+
   it('reports the requests of both processes in the debug server’s metrics', async () => {
     const scrape = async (): Promise<number> => {
       const text = await (await fetch(`${debugUrl}/metrics`)).text();
