@@ -42,6 +42,9 @@ describe('HostLocks (upload session locks across the processes of one host)', ()
     expect(deadGranted).toBe(false);
     locks.release('held', alive);
     expect(locks.size).toBe(0);
+    // A question of the gone owner handled after its exit gets no lock.
+    expect(await locks.acquire('late', dead)).toBe(false);
+    expect(locks.size).toBe(0);
   });
 
   it('serialises the main process’s own work on a key with the owners asking over IPC', async () => {

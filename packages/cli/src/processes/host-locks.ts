@@ -24,15 +24,18 @@ interface Entry {
 export class HostLocks {
   private readonly entries = new Map<string, Entry>();
   private readonly mainProcess: LockOwner = {};
+  /** Owners `releaseAll` was called for: a question of theirs handled after their exit gets nothing. */
+  private readonly gone = new WeakSet<LockOwner>();
 
-  /** Resolves once `owner` holds `key`'s lock. */
-  acquire(key: string, owner: LockOwner): Promise<void> {
+  /** Resolves with true once `owner` holds `key`'s lock; false at once when `owner` is gone. */
+  acquire(key: string, owner: LockOwner): Promise<boolean> {
+    if (this.gone.has(owner)) return Promise.resolve(false);
     const entry = this.entries.get(key);
     if (!entry) {
       this.entries.set(key, { holder: owner, waiting: [] });
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    return new Promise((resolve) => entry.waiting.push({ owner, grant: resolve }));
+    return new Promise((resolve) => entry.waiting.push({ owner, grant: () => resolve(true) }));
   }
 
   /** Gives `key`'s lock to the next owner waiting, when `owner` holds it (else nothing happens). */
@@ -48,8 +51,9 @@ export class HostLocks {
     next.grant();
   }
 
-  /** `owner` is gone: its waits are dropped and its locks go to the next owners. */
+  /** `owner` is gone: its waits are dropped, its locks go to the next owners, and it gets no more. */
   releaseAll(owner: LockOwner): void {
+    this.gone.add(owner);
     for (const [key, entry] of [...this.entries]) {
       const kept = entry.waiting.filter((w) => w.owner !== owner);
       entry.waiting.splice(0, entry.waiting.length, ...kept);

@@ -100,10 +100,7 @@ export class HelperPool implements UploadHashPeers {
   }
 
   private readonly answer: QuestionHandler = async (question, from) => {
-    if (question.kind === 'lock') {
-      await this.locks.acquire(question.key, from);
-      return true;
-    }
+    if (question.kind === 'lock') return (await this.locks.acquire(question.key, from)) || undefined;
     if (question.kind === 'unlock') {
       this.locks.release(question.key, from);
       return undefined;
