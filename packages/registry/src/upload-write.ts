@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream';
 import type { FileWriter, StorageDriver } from '@berth/storage-driver';
 import { Digest, HashingStream, type DigestAlgorithm } from './digest';
 import { RangeInvalidError, SizeInvalidError } from './errors';
@@ -43,20 +43,27 @@ export async function writeChunk(
   // nobody (another process asking `digestAt`) may take a digest from it until it is put back.
   cache.delete(id);
   const hashing = new HashingStream(state?.hash);
+  // `finished` also reports a body that failed or closed before this point (a client gone while the
+  // session lock or the writer was awaited), which an 'error' listener added now would never hear
+  // of: the write then ends at once instead of waiting forever with the writer open and the session
+  // locked. The signal cuts a body whose client left without the stream saying so.
+  const stopWatching = finished(body, (error) => {
+    if (error) hashing.destroy(error);
+  });
+  const abort = (): void => void hashing.destroy(options.signal?.reason as Error);
+  options.signal?.addEventListener('abort', abort, { once: true });
+  body.pipe(hashing);
   try {
-    // `pipeline` sees a body that already failed or closed early (a client gone while the session
-    // lock or the writer was awaited) and destroys `hashing` then, so the write always ends; both
-    // are awaited so the writer is idle (its last batch written) before the caller closes it.
-    const [piped, written] = await Promise.allSettled([
-      pipeline(body, hashing, options.signal ? { signal: options.signal } : {}),
-      writer.write(hashing),
-    ]);
-    // The body's own failure (client reset, abort) first; a premature close of the pipeline is
-    // what the writer's failure (storage error) caused, so the writer's error is the one to report.
-    if (piped.status === 'rejected' && (piped.reason as { code?: unknown }).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw piped.reason;
-    if (written.status === 'rejected') throw written.reason;
-    if (piped.status === 'rejected') throw piped.reason;
+    await writer.write(hashing);
+  } catch (error) {
+    // A storage failure leaves the body unread: it is drained (not hashed) so that the error can
+    // still be answered on the connection.
+    body.unpipe(hashing);
+    if (!body.destroyed) body.resume();
+    throw error;
   } finally {
+    stopWatching();
+    options.signal?.removeEventListener('abort', abort);
     if (state) {
       state.offset = size + hashing.bytes;
       cache.set(id, state);
