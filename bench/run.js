@@ -15,6 +15,7 @@ const { pullRows, pushRows } = require('./lib/rows/blobs');
 const { largeListingRows, metadataRows } = require('./lib/rows/metadata');
 const { imageRows } = require('./lib/rows/image');
 const { memoryRows } = require('./lib/rows/memory');
+const { soakRows } = require('./lib/rows/soak');
 const { measureCeilings } = require('./lib/ceilings');
 
 const GROUP_RUNNERS = [
@@ -24,6 +25,7 @@ const GROUP_RUNNERS = [
   ['listing', largeListingRows],
   ['image', imageRows],
   ['memory', memoryRows],
+  ['soak', soakRows],
 ];
 
 async function main() {

@@ -11,6 +11,7 @@ const GROUPS = {
   image: ['skopeo-push', 'skopeo-pull'],
   memory: ['rss-1', 'rss-8-small', 'rss-8', 'rss-16-small', 'push-8x'],
   ceilings: ['ceilings'],
+  soak: ['soak-rss'],
 };
 
 const HELP = `Usage: npm run bench -- [options]
@@ -30,6 +31,9 @@ max) with the ratio Berth / distribution, and writes JSON and Markdown to --out.
   --warmup S                   autocannon warm-up seconds before each (default 1)
   --connections N              connections of the load tool (default 32)
   --load-tool autocannon|ab    tool for the GET request-rate rows (default autocannon; HEAD: always ab)
+  --soak-runs N                soak group (only with --only soak): back-to-back runs on one server (default 6)
+  --soak-seconds S             seconds per soak run (default 40)
+  --soak-clients N             concurrent mixed clients per soak run (default 200)
   --many-tags N                tags in the large tags/list row (default 10000)
   --many-repos N               repositories in the large catalog row (default 1000)
   --image-divisor N            divide the 188 MiB of the 20-layer image by N (default 1)
@@ -80,6 +84,9 @@ function parseOptions(argv) {
       connections: { type: 'string', default: '32' },
       'load-tool': { type: 'string', default: 'autocannon' },
       'many-tags': { type: 'string' },
+      'soak-runs': { type: 'string' },
+      'soak-seconds': { type: 'string' },
+      'soak-clients': { type: 'string' },
       'many-repos': { type: 'string' },
       'image-divisor': { type: 'string' },
       'rgw-store': { type: 'string', default: 'memstore' },
@@ -129,6 +136,11 @@ function parseOptions(argv) {
     loadTool: values['load-tool'],
     fewTags: 10,
     fewRepos: 10,
+    soakRuns: positiveInt(values['soak-runs'] ?? (quick ? '3' : '6'), 'soak-runs'),
+    soakSeconds: positiveInt(values['soak-seconds'] ?? (quick ? '10' : '40'), 'soak-seconds'),
+    soakClients: positiveInt(values['soak-clients'] ?? (quick ? '50' : '200'), 'soak-clients'),
+    /** The soak group is long (runs × seconds): measured only when `--only` names it. */
+    soakAsked: (values.only ?? '').split(',').some((name) => ['soak', 'soak-rss'].includes(name.trim())),
     manyTags: positiveInt(values['many-tags'] ?? (quick ? '1000' : '10000'), 'many-tags'),
     manyRepos: positiveInt(values['many-repos'] ?? (quick ? '100' : '1000'), 'many-repos'),
     imageDivisor,

@@ -104,6 +104,7 @@ export function createApp(options: AppOptions): express.Express {
     maxManifestBytes: options.manifestMaxBytes,
     hashCache: options.uploadHashes,
     hashPeers: options.uploadHashPeers,
+    uploadLocks: options.uploadLocks,
   });
   const logger = options.logger.child({ component: 'http' });
   const app = express();

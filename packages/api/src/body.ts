@@ -16,6 +16,22 @@ export function declaredLength(req: IncomingMessage): number | undefined {
 }
 
 /**
+ * A signal aborted when the client goes away before the request's body ended (its reason carries
+ * `ECONNABORTED`, an ordinary disconnect for the error middleware): an upload waiting for its
+ * session stops there, one streaming is cut and its storage writer closed.
+ */
+export function clientGoneSignal(req: IncomingMessage): AbortSignal {
+  const controller = new AbortController();
+  const check = (): void => {
+    if (req.complete) return;
+    controller.abort(Object.assign(new Error('the client went away before the request body ended'), { code: 'ECONNABORTED' }));
+  };
+  if (req.destroyed) check();
+  else req.once('close', check);
+  return controller.signal;
+}
+
+/**
  * Reads a small body (a manifest) whole, refusing more than `limit` bytes with
  * `ManifestTooLargeError` as soon as the limit is passed (or at once, from Content-Length). The rest
  * of an oversized body is drained, not buffered.

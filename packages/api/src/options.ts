@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { PullThroughCache, UploadHashCache, UploadHashPeers } from '@berth/registry';
+import type { KeyedLock, PullThroughCache, UploadHashCache, UploadHashPeers } from '@berth/registry';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 import type { Authenticator } from './auth';
 import type { RegistryEventListener } from './events';
@@ -62,6 +62,8 @@ export interface AppOptions {
   uploadHashes?: UploadHashCache;
   /** Other processes serving the same storage, asked for an upload digest this one lacks. */
   uploadHashPeers?: UploadHashPeers;
+  /** The upload session lock shared by the processes serving the same storage (default: one per process). */
+  uploadLocks?: KeyedLock;
 }
 
 /** Options after defaults and normalisation. */

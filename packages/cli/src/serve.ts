@@ -41,7 +41,12 @@ export async function startRegistry(
 ): Promise<RunningRegistry> {
   const uploadHashes = new UploadHashCache();
   const helpers = config.http.workers > 1 ? new HelperPool(config.http.workers - 1, config, logger, uploadHashes) : undefined;
-  const stack = await openStack(config, drivers, logger, checked, { role: 'main', uploadHashes, uploadHashPeers: helpers });
+  const stack = await openStack(config, drivers, logger, checked, {
+    role: 'main',
+    uploadHashes,
+    uploadHashPeers: helpers,
+    uploadLocks: helpers?.uploadLocks,
+  });
   const router = new ConnectionRouter(stack.graceful, () => helpers?.ready() ?? []);
   try {
     if (helpers) {

@@ -7,7 +7,7 @@ import { createApp, ERROR_TABLE, errorEnvelope } from '@berth/api';
 import { ConfigError, type BerthConfig } from '@berth/config';
 import type { Notifier } from '@berth/notifications';
 import type { ProxyCache } from '@berth/proxy';
-import type { UploadHashCache, UploadHashPeers } from '@berth/registry';
+import type { KeyedLock, UploadHashCache, UploadHashPeers } from '@berth/registry';
 import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer } from './lifecycle';
 import type { Preflight } from './load';
@@ -119,6 +119,8 @@ export interface StackOptions {
   readonly uploadHashes?: UploadHashCache;
   /** The other processes' upload hash states. */
   readonly uploadHashPeers?: UploadHashPeers;
+  /** The upload session lock held across the host's processes (`http.workers` > 1). */
+  readonly uploadLocks?: KeyedLock;
 }
 
 /**
@@ -130,7 +132,7 @@ export async function openStack(
   drivers: DriverRegistry,
   logger: Logger,
   checked: Preflight,
-  { role, uploadHashes, uploadHashPeers }: StackOptions,
+  { role, uploadHashes, uploadHashPeers, uploadLocks }: StackOptions,
 ): Promise<ServingStack> {
   const operations = new Operations(config, logger, role);
   const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
@@ -166,6 +168,7 @@ export async function openStack(
       pullThrough,
       uploadHashes,
       uploadHashPeers,
+      uploadLocks,
     });
     const graceful = new GracefulServer(createServerFor(checked.tls, app));
     const opened = { notifier, pullThrough };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { runBerth, startBerth, testConfig, writeConfig, type RunningBerth } from './helpers/berth';
 import { eventually, metricValue, parseExposition } from './helpers/in-process';
@@ -40,6 +40,39 @@ function servedBy(server: RunningBerth, method: string, path: string): string[] 
     .split('\n')
     .filter((line) => line.includes(` method=${method} `) && line.includes(` path=${path} `))
     .map((line) => (/ worker=(\d+)/.exec(line)?.[1] ? `helper ${/ worker=(\d+)/.exec(line)?.[1]}` : 'main'));
+}
+
+/** The processes among `pids` that hold upload `uuid`'s data file open (its storage writer). */
+function writersOf(pids: readonly number[], uuid: string): number[] {
+  return pids.filter((pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith(`/_uploads/${uuid}/data`);
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A PATCH on a connection of its own that sends `first` and holds the rest until `release()`. */
+function heldPatch(url: URL, first: Buffer, rest: Buffer): { release(): void; answered: Promise<number> } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const answered = new Promise<number>((resolve, reject) => {
+    const req = request(url, { method: 'PATCH', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.write(first);
+    void released.then(() => req.end(rest));
+  });
+  return { release, answered };
 }
 
 describe('berth serve with http.workers: 2 (a main process and one helper)', () => {
@@ -91,6 +124,40 @@ describe('berth serve with http.workers: 2 (a main process and one helper)', () 
     expect(pulled.body.equals(content)).toBe(true);
   });
 
+  it('lets one of two PATCHes with the same Content-Range reaching both processes at once append, the other gets 416', async () => {
+    const inFlight = async (): Promise<number> =>
+      metricValue(parseExposition(await (await fetch(`${debugUrl}/metrics`)).text()), 'registry_http_in_flight_requests') ?? 0;
+    const post = await once(`${server.url}/v2/workers/race/blobs/uploads/`, { method: 'POST' });
+    const url = new URL(String(post.headers.location), server.url);
+    const chunk = randomBytes(1024 * 1024);
+    // Two connections (one per process), each sending a first kilobyte and holding the rest, so both
+    // are in flight together: without a lock across processes, both find the session empty.
+    const patches = [0, 1].map(() => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const answered = new Promise<number>((resolve, reject) => {
+        const headers = { 'content-type': 'application/octet-stream', 'content-range': `0-${chunk.length - 1}`, 'content-length': String(chunk.length) };
+        const req = request(url, { method: 'PATCH', agent: false, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write(chunk.subarray(0, 1024));
+        void released.then(() => req.end(chunk.subarray(1024)));
+      });
+      return { release, answered };
+    });
+    await eventually('both PATCHes in flight', async () => (await inFlight()) === 2);
+    for (const patch of patches) patch.release();
+    expect((await Promise.all(patches.map((p) => p.answered))).sort()).toEqual([202, 416]);
+    const status = await once(url.href);
+    expect(status.status).toBe(204);
+    expect(status.headers.range).toBe(`0-${chunk.length - 1}`);
+    const put = new URL(String(status.headers.location), server.url);
+    put.searchParams.set('digest', sha256Digest(chunk));
+    expect((await once(put.href, { method: 'PUT' })).status).toBe(201);
+  });
+
   it('reports the requests of both processes in the debug server’s metrics', async () => {
     const scrape = async (): Promise<number> => {
       const text = await (await fetch(`${debugUrl}/metrics`)).text();
@@ -114,6 +181,44 @@ describe('berth serve with http.workers: 2 (a main process and one helper)', () 
       await once(`${server.url}/v2/`);
       return servedByHelper() > before;
     });
+  });
+
+  it('hands the upload session lock of a helper killed mid-PATCH to the request waiting in the main process', async () => {
+    const main = server.process.child.pid!;
+    const inFlight = async (): Promise<number> =>
+      metricValue(parseExposition(await (await fetch(`${debugUrl}/metrics`)).text()), 'registry_http_in_flight_requests') ?? 0;
+    const post = await once(`${server.url}/v2/workers/killed/blobs/uploads/`, { method: 'POST' });
+    const url = new URL(String(post.headers.location), server.url);
+    const uuid = String(post.headers['docker-upload-uuid']);
+    const [helper] = childrenOf(main);
+    // Connections go to the processes in turn: a held PATCH that landed in the main process is let
+    // finish, and the next one lands in the helper.
+    let holder = heldPatch(url, Buffer.alloc(1024, 1), Buffer.alloc(1024, 2));
+    await eventually('a process writing the upload', async () => writersOf([main, helper!], uuid).length === 1);
+    if (writersOf([main, helper!], uuid)[0] === main) {
+      holder.release();
+      expect(await holder.answered).toBe(202);
+      holder = heldPatch(url, Buffer.alloc(1024, 3), Buffer.alloc(1024, 4));
+      await eventually('the helper writing the upload', async () => writersOf([helper!], uuid).length === 1);
+    }
+    void holder.answered.catch(() => undefined);
+    // The next connection reaches the main process, whose PATCH waits for the helper's lock.
+    const waiting = heldPatch(url, Buffer.alloc(512, 5), Buffer.alloc(512, 6));
+    await eventually('both PATCHes in flight', async () => (await inFlight()) === 2);
+    waiting.release();
+    process.kill(helper!, 'SIGKILL');
+    const stuck = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting for the lock after 30 s'), 30_000).unref());
+    expect(await Promise.race([waiting.answered, stuck])).toBe(202);
+    const status = await once(url.href);
+    expect(status.status).toBe(204);
+    // The new helper serves before the next test needs both processes.
+    await eventually('a new helper', async () => childrenOf(main).some((pid) => pid !== helper));
+    const servedByHelper = (): number => servedBy(server, 'GET', '/v2/').filter((by) => by === 'helper 1').length;
+    const before = servedByHelper();
+    await eventually('the new helper serving', async () => {
+      await once(`${server.url}/v2/`);
+      return servedByHelper() > before;
+    }, 30_000);
   });
 
   it('lets the requests in flight in both processes finish on SIGTERM, then every process exits', async () => {

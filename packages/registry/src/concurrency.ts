@@ -1,10 +1,19 @@
 import { yieldIfDue } from '@berth/storage-driver';
 
 /**
+ * Runs async work under a lock per key: `KeyedMutex` inside one process; `berth serve` with several
+ * processes gives one that holds across the processes of the host (upload sessions, whose bytes
+ * every process appends to the same storage).
+ */
+export interface KeyedLock {
+  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
  * Serialises async work per key inside one process (e.g. concurrent PATCHes to one upload
  * session). Work for different keys runs in parallel; a key's entry is dropped when its queue empties.
  */
-export class KeyedMutex {
+export class KeyedMutex implements KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
 
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {

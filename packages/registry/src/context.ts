@@ -1,6 +1,6 @@
 import type { Logger } from '@berth/storage-driver';
 import type { BlobStore } from './blob-store';
-import type { KeyedMutex } from './concurrency';
+import type { KeyedLock } from './concurrency';
 import type { Storage } from './storage';
 import type { UploadHashCache, UploadHashPeers } from './upload-hash-cache';
 
@@ -20,8 +20,8 @@ export interface RegistryContext {
   readonly hashCache: UploadHashCache;
   /** Other processes' hash states, asked before an upload is hashed again from storage. */
   readonly hashPeers?: UploadHashPeers;
-  /** Per-process lock per upload id. */
-  readonly uploadLocks: KeyedMutex;
+  /** Lock per upload session: per process, or across the host's processes when given one (`RegistryOptions.uploadLocks`). */
+  readonly uploadLocks: KeyedLock;
 }
 
 /** The context of one repository's services. */

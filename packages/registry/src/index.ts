@@ -10,6 +10,7 @@ export type { BlobDescriptor } from './blob-store';
 export { BlobService } from './blob-service';
 export { UploadService, type UploadStatus, type ChunkOptions } from './upload-service';
 export { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from './upload-hash-cache';
+export { KeyedMutex, type KeyedLock } from './concurrency';
 export { TagService } from './tag-service';
 export type { PullThroughCache, PassingBlob } from './pull-through';
 export { ReferrerService, fallbackTag, type ReferrerDescriptor, type ReferrersIndex } from './referrer-service';

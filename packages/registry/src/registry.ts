@@ -2,7 +2,7 @@ import type { Logger, StorageDriver } from '@berth/storage-driver';
 import { BlobService } from './blob-service';
 import { BlobStore } from './blob-store';
 import { listRepositories } from './catalog';
-import { KeyedMutex } from './concurrency';
+import { KeyedMutex, type KeyedLock } from './concurrency';
 import { noopLogger, type RegistryContext, type RepositoryContext } from './context';
 import { ManifestService } from './manifest-service';
 import { assertRepositoryName } from './names';
@@ -52,6 +52,8 @@ export interface RegistryOptions {
   readonly hashCache?: UploadHashCache;
   /** Other processes serving the same storage, asked for a digest this process lacks. */
   readonly hashPeers?: UploadHashPeers;
+  /** The upload session lock, when it must hold across processes (default: a per-process `KeyedMutex`). */
+  readonly uploadLocks?: KeyedLock;
 }
 
 /** The services of one repository. Cheap to build; build one per request. */
@@ -96,7 +98,7 @@ export class Registry {
       tagConcurrencyLimit: options.tagConcurrencyLimit ?? DEFAULT_TAG_CONCURRENCY_LIMIT,
       hashCache: options.hashCache ?? new UploadHashCache(options.hashCacheSize),
       hashPeers: options.hashPeers,
-      uploadLocks: new KeyedMutex(),
+      uploadLocks: options.uploadLocks ?? new KeyedMutex(),
     };
   }
 

@@ -57,11 +57,13 @@ export class UploadService {
   /**
    * Appends a chunk streamed from `body`. With `options.start` the chunk must begin at the current
    * size (`RangeInvalidError` carrying the size otherwise); with `options.length` it must have that
-   * many bytes (`SizeInvalidError`). When `body` fails (client abort), the bytes stored so far stay
-   * and the session remains resumable at its new size.
+   * many bytes (`SizeInvalidError`). When `body` fails (client abort) or `options.signal` aborts, the
+   * bytes stored so far stay and the session remains resumable at its new size; the writer is
+   * closed on every path.
    */
   async append(id: string, body: Readable, options: ChunkOptions = {}): Promise<UploadStatus> {
     return this.locked(id, async (startedAt) => {
+      options.signal?.throwIfAborted();
       const writer = (await this.openWriter(id, true)) as FileWriter;
       try {
         await writeChunk(this.ctx.hashCache, id, writer, body, options);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream';
 import type { FileWriter, StorageDriver } from '@berth/storage-driver';
 import { Digest, HashingStream, type DigestAlgorithm } from './digest';
 import { RangeInvalidError, SizeInvalidError } from './errors';
@@ -11,6 +12,11 @@ export interface ChunkOptions {
   readonly start?: number;
   /** Exact number of bytes the chunk must have (from `Content-Range`). */
   readonly length?: number;
+  /**
+   * Aborted when the client went away (the API aborts it when the request closes before its body
+   * ended): a chunk not started yet is not written, one streaming is cut and its writer closed.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -30,23 +36,34 @@ export async function writeChunk(
     body.resume();
     throw new RangeInvalidError(`chunk starts at byte ${options.start} but the upload holds ${size} bytes`, { uploadSize: size });
   }
+  options.signal?.throwIfAborted();
   let state = cache.get(id, size);
   if (!state && size === 0) state = UploadHashCache.fresh(cache.algorithmOf(id) ?? 'sha256');
   // Out of the cache while bytes stream into it: its hash covers more than its offset says, so
   // nobody (another process asking `digestAt`) may take a digest from it until it is put back.
   cache.delete(id);
   const hashing = new HashingStream(state?.hash);
-  const forwardError = (error: Error) => hashing.destroy(error);
-  body.once('error', forwardError);
+  // `finished` also reports a body that failed or closed before this point (a client gone while the
+  // session lock or the writer was awaited), which an 'error' listener added now would never hear
+  // of: the write then ends at once instead of waiting forever with the writer open and the session
+  // locked. The signal cuts a body whose client left without the stream saying so.
+  const stopWatching = finished(body, (error) => {
+    if (error) hashing.destroy(error);
+  });
+  const abort = (): void => void hashing.destroy(options.signal?.reason as Error);
+  options.signal?.addEventListener('abort', abort, { once: true });
   body.pipe(hashing);
   try {
     await writer.write(hashing);
   } catch (error) {
+    // A storage failure leaves the body unread: it is drained (not hashed) so that the error can
+    // still be answered on the connection.
     body.unpipe(hashing);
     if (!body.destroyed) body.resume();
     throw error;
   } finally {
-    body.off('error', forwardError);
+    stopWatching();
+    options.signal?.removeEventListener('abort', abort);
     if (state) {
       state.offset = size + hashing.bytes;
       cache.set(id, state);

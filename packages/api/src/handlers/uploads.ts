@@ -9,7 +9,7 @@ import {
   type Repository,
   type UploadStatus,
 } from '@berth/registry';
-import { hasBody, declaredLength } from '../body';
+import { clientGoneSignal, declaredLength, hasBody } from '../body';
 import { queryValue, repositoryOf, sendEmpty, type Handler, type RequestContext } from '../context';
 import { blobTarget, emitEvent } from '../events';
 import { parseContentRange, uploadRangeHeader } from '../http-ranges';
@@ -34,10 +34,14 @@ function checkState(ctx: RequestContext, name: string, id: string): void {
   }
 }
 
-/** `Content-Range` → chunk options (RANGE_INVALID when malformed); Content-Length must match it (SIZE_INVALID). */
+/**
+ * `Content-Range` → chunk options (RANGE_INVALID when malformed); Content-Length must match it
+ * (SIZE_INVALID). The chunk is cut when the client goes away.
+ */
 function chunkOptions(ctx: RequestContext): ChunkOptions {
+  const signal = clientGoneSignal(ctx.req);
   const range = parseContentRange(ctx.req.headers['content-range']);
-  if (!range) return {};
+  if (!range) return { signal };
   const length = range.end - range.start + 1;
   const declared = declaredLength(ctx.req);
   if (declared !== undefined && declared !== length) {
@@ -46,7 +50,7 @@ function chunkOptions(ctx: RequestContext): ChunkOptions {
       contentRange: `${range.start}-${range.end}`,
     });
   }
-  return { start: range.start, length };
+  return { start: range.start, length, signal };
 }
 
 /**
@@ -91,7 +95,8 @@ export const startUpload: Handler = async (ctx) => {
   }
   const session = await repo.uploads.start({ algorithm: digest?.algorithm ?? algorithmParam });
   if (digest) {
-    const blob = await repo.uploads.commit(session.id, digest, hasBody(ctx.req) ? ctx.req : undefined).catch(async (error: unknown) => {
+    const body = hasBody(ctx.req) ? ctx.req : undefined;
+    const blob = await repo.uploads.commit(session.id, digest, body, body ? { signal: clientGoneSignal(ctx.req) } : {}).catch(async (error: unknown) => {
       // Nobody holds a Location for this session: do not leave it behind.
       await repo.uploads.cancel(session.id).catch(() => undefined);
       throw error;

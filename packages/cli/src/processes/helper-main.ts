@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
-import { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from '@berth/registry';
+import { KeyedMutex, UploadHashCache, type KeyedLock, type UploadDigestQuery, type UploadHashPeers } from '@berth/registry';
 import { createDriverRegistry, describeError, preflight } from '../load';
 import { openStack, type ServingStack } from '../stack';
 import { isMessage, PendingQuestions, type FromHelper, type Question, type ToHelper } from './protocol';
@@ -22,18 +22,37 @@ function send(message: FromHelper): Promise<void> {
   });
 }
 
-/** The other processes' upload hash states, reached through the main process. */
-class MainProcessPeers implements UploadHashPeers {
+/**
+ * The other processes' upload hash states, and the upload session locks the main process keeps
+ * (`HostLocks`), reached through the main process. A session's lock is asked there once this
+ * process's own requests for it took their turn, so one helper waits for one grant per key.
+ */
+class MainProcessPeers implements UploadHashPeers, KeyedLock {
   readonly questions = new PendingQuestions();
+  private readonly local = new KeyedMutex();
 
   async digestOf(query: UploadDigestQuery): Promise<string | undefined> {
     const value = await this.questions.ask({ kind: 'digest', query }, (message) => void send(message));
     return typeof value === 'string' ? value : undefined;
   }
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.local.run(key, async () => {
+      const granted = await this.questions.ask({ kind: 'lock', key }, (message) => void send(message));
+      // Only when the main process is gone (this process is stopping): the request fails, unlocked.
+      if (granted !== true) throw new Error(`the lock of upload ${key} was not granted: the main process is gone`);
+      try {
+        return await fn();
+      } finally {
+        void this.questions.ask({ kind: 'unlock', key }, (message) => void send(message));
+      }
+    });
+  }
 }
 
 async function answer(question: Question, stack: ServingStack, uploadHashes: UploadHashCache): Promise<unknown> {
   if (question.kind === 'metrics') return (await stack.operations.metrics?.metricsJson()) ?? [];
+  if (question.kind !== 'digest') return undefined;
   return uploadHashes.digestAt(question.query);
 }
 
@@ -94,6 +113,7 @@ process.once('message', (message: unknown) => {
       role: 'helper',
       uploadHashes,
       uploadHashPeers: peers,
+      uploadLocks: peers,
     });
     serve(stack, config, uploadHashes, peers);
     await send({ type: 'ready' });

@@ -2,6 +2,7 @@ import type { BerthConfig } from '@berth/config';
 import type { UploadDigestQuery, UploadHashCache, UploadHashPeers } from '@berth/registry';
 import type { Logger } from '@berth/storage-driver';
 import { describeExit, HelperProcess, type HelperExit, type QuestionHandler } from './helper';
+import { HostLocks } from './host-locks';
 
 /** A helper that crashed is started again after 1 s, then 2, 4, … up to this long. */
 const MAX_RESTART_DELAY_MS = 60_000;
@@ -13,13 +14,17 @@ const STABLE_AFTER_MS = 60_000;
  * serve; a helper that dies afterwards is logged and started again (with a growing delay while it
  * keeps dying); the main process keeps serving meanwhile with the others. As `UploadHashPeers` it
  * asks the helpers for upload digests on the main process's behalf, and it answers a helper's
- * question from the main process's hash states (`uploadHashes`) and the other helpers'.
+ * question from the main process's hash states (`uploadHashes`) and the other helpers'. It keeps the
+ * upload session locks of every process (`uploadLocks` for the main process's own requests).
  */
 export class HelperPool implements UploadHashPeers {
   private readonly helpers: (HelperProcess | undefined)[];
   private readonly crashes: number[];
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
+  private readonly locks = new HostLocks();
+  /** The upload session lock of the main process's requests, shared with the helpers. */
+  readonly uploadLocks = this.locks.local;
 
   constructor(
     count: number,
@@ -88,10 +93,18 @@ export class HelperPool implements UploadHashPeers {
       return;
     }
     this.helpers[index] = helper;
-    void helper.exited.then((exit) => this.exitedUnexpectedly(index, helper, exit));
+    void helper.exited.then((exit) => {
+      this.locks.releaseAll(helper);
+      this.exitedUnexpectedly(index, helper, exit);
+    });
   }
 
   private readonly answer: QuestionHandler = async (question, from) => {
+    if (question.kind === 'lock') return (await this.locks.acquire(question.key, from)) || undefined;
+    if (question.kind === 'unlock') {
+      this.locks.release(question.key, from);
+      return undefined;
+    }
     if (question.kind !== 'digest') return undefined;
     return this.uploadHashes.digestAt(question.query) ?? this.digestOf(question.query, from);
   };

@@ -11,7 +11,15 @@ export type Question =
   /** The helper's metrics as `Registry.getMetricsAsJSON` gives them (`[]` without metrics). */
   | { readonly kind: 'metrics' }
   /** The digest of an upload's first `size` bytes, from a hash state covering exactly those. */
-  | { readonly kind: 'digest'; readonly query: UploadDigestQuery };
+  | { readonly kind: 'digest'; readonly query: UploadDigestQuery }
+  /**
+   * A helper asks the main process for an upload session's lock (`HostLocks`); answered `true` once
+   * granted, however long that takes (never given up by a timeout: a grant nobody awaits would keep
+   * the lock forever).
+   */
+  | { readonly kind: 'lock'; readonly key: string }
+  /** A helper gives back a lock it was granted (answered at once, the answer means nothing). */
+  | { readonly kind: 'unlock'; readonly key: string };
 
 export interface Ask {
   readonly type: 'ask';
@@ -58,13 +66,16 @@ export class PendingQuestions {
 
   constructor(private readonly timeoutMs = ANSWER_TIMEOUT_MS) {}
 
-  /** Registers a question; `send` transmits the `ask` message. Resolves with the answer's value. */
+  /**
+   * Registers a question; `send` transmits the `ask` message. Resolves with the answer's value.
+   * `lock` questions wait without a timeout (until answered or `abandon`ed).
+   */
   ask(question: Question, send: (message: Ask) => void): Promise<unknown> {
     const id = this.next++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => settle(undefined), this.timeoutMs);
+      const timer = question.kind === 'lock' ? undefined : setTimeout(() => settle(undefined), this.timeoutMs);
       const settle = (value: unknown): void => {
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         this.waiting.delete(id);
         resolve(value);
       };
