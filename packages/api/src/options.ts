@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PullThroughCache, UploadHashCache, UploadHashPeers } from '@berth/registry';
-import type { Logger, StorageDriver } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
+import type { StorageDriver } from '@berth/storage-driver';
 import type { Authenticator } from './auth';
 import type { RegistryEventListener } from './events';
 import type { RequestObserver } from './access-log';

@@ -12,7 +12,8 @@ import {
   type Registry,
   type Repository,
 } from '@berth/registry';
-import { PathNotFoundError, type Logger, type StorageDriver } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
+import { PathNotFoundError, type StorageDriver } from '@berth/storage-driver';
 import type { CachedKind } from './expiry-scheduler';
 import { Flights } from './single-flight';
 import type { UpstreamClient } from './upstream-client';

@@ -8,7 +8,7 @@ import {
   type Repository,
   type StoredManifest,
 } from '@berth/registry';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import type { CachedKind } from './expiry-scheduler';
 import { Flights } from './single-flight';
 import type { UpstreamClient } from './upstream-client';

@@ -10,7 +10,8 @@ import {
   type PullThroughCache,
   type StoredManifest,
 } from '@berth/registry';
-import type { Logger, StorageDriver } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
+import type { StorageDriver } from '@berth/storage-driver';
 import { BlobCache } from './blob-cache';
 import { ExpiryScheduler, type CachedKind, type ExpiryEntry } from './expiry-scheduler';
 import { ManifestCache } from './manifest-cache';

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { ApiError } from '../errors';
 import { matchRoute } from '../routes';
 import { accessDetail, isReadOnlyAccess, requiredAccess, type RequiredAccess } from './access';
