@@ -2,12 +2,13 @@ import type { BlobService } from './blob-service';
 import type { RepositoryContext } from './context';
 import { mapLimit } from './concurrency';
 import { Digest } from './digest';
-import { DigestInvalidError, ManifestBlobUnknownError, ManifestTooLargeError, ManifestUnknownError, UnsupportedError } from './errors';
+import { DigestInvalidError, ManifestBlobUnknownError, ManifestTooLargeError, ManifestUnknownError } from './errors';
 import { describeStoredManifest, parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse';
 import { MANIFEST_MEDIA_TYPES, NON_DISTRIBUTABLE_LAYER_TYPES } from './media-types';
 import { assertTag } from './names';
 import { pathFor } from './paths';
 import type { TagService } from './tag-service';
+import { assertWritable } from './write-policy';
 
 /** A manifest reference from a URL: a tag or a digest. */
 export type ManifestReference = { readonly tag: string; readonly digest?: undefined } | { readonly digest: Digest; readonly tag?: undefined };
@@ -61,7 +62,7 @@ export class ManifestService {
   async get(reference: ManifestReference): Promise<StoredManifest> {
     const digest = reference.digest ?? (await this.tags.resolve(reference.tag));
     if (!(await this.exists(digest))) throw new ManifestUnknownError(referenceString(reference));
-    const content = await this.ctx.blobs.getContent(digest);
+    const content = await this.ctx.blobStore.getContent(digest);
     if (content === undefined) throw new ManifestUnknownError(referenceString(reference));
     return { digest, mediaType: describeStoredManifest(content).mediaType, content };
   }
@@ -80,6 +81,7 @@ export class ManifestService {
     content: Buffer,
     options: { contentType?: string; extraTags?: readonly string[]; verifyReferences?: boolean } = {},
   ): Promise<PutManifestResult> {
+    assertWritable(this.ctx.writes, 'push');
     if (content.length > this.ctx.maxManifestBytes) throw new ManifestTooLargeError(this.ctx.maxManifestBytes);
     const tags = [...(reference.tag !== undefined ? [reference.tag] : []), ...(options.extraTags ?? [])];
     tags.forEach(assertTag);
@@ -93,7 +95,7 @@ export class ManifestService {
     if (options.verifyReferences !== false) await this.verifyReferences(manifest);
 
     const { storage, name } = this.ctx;
-    await this.ctx.blobs.putContent(digest, content);
+    await this.ctx.blobStore.putContent(digest, content);
     await storage.writeLink(pathFor({ kind: 'revisionLink', name, digest }), digest);
     if (manifest.subject) {
       await storage.writeLink(pathFor({ kind: 'referrerLink', name, subject: manifest.subject.digest, digest }), digest);
@@ -105,15 +107,15 @@ export class ManifestService {
 
   /**
    * By tag: removes just the tag. By digest: removes the revision link, its referrer entry and
-   * every tag pointing at it. Needs `deleteEnabled` (`UnsupportedError`).
+   * every tag pointing at it. Needs the write policy to allow deletes (`UnsupportedError`).
    */
   async delete(reference: ManifestReference): Promise<void> {
-    if (!this.ctx.deleteEnabled) throw new UnsupportedError('deletion is disabled (storage.delete.enabled=false)');
+    assertWritable(this.ctx.writes, 'delete');
     if (reference.tag !== undefined) return this.tags.untag(reference.tag);
     const { storage, name } = this.ctx;
     const digest = reference.digest;
     if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
-    const content = await this.ctx.blobs.getContent(digest);
+    const content = await this.ctx.blobStore.getContent(digest);
     const subject = content ? describeStoredManifest(content).subject : undefined;
     await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
     if (subject) {
