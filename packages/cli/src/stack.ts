@@ -7,7 +7,7 @@ import type { Logger } from '@berth/logging';
 import type { Notifier } from '@berth/notifications';
 import type { ProxyCache } from '@berth/proxy';
 import { Registry, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
-import type { DriverRegistry, StorageDriver } from '@berth/storage-driver';
+import type { DriverFactories, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer } from './lifecycle';
 import type { Preflight } from './load';
 import { Operations, type ProcessRole } from './operations';
@@ -115,7 +115,7 @@ export interface StackOptions {
  * configuration, the one `Registry` over it, and everything on top of them. On failure after the
  * driver was created, what was started is closed before the error propagates.
  */
-export async function openStack(config: BerthConfig, drivers: DriverRegistry, logger: Logger, checked: Preflight, stackOptions: StackOptions): Promise<ServingStack> {
+export async function openStack(config: BerthConfig, drivers: DriverFactories, logger: Logger, checked: Preflight, stackOptions: StackOptions): Promise<ServingStack> {
   const { role } = stackOptions;
   const operations = new Operations(config, logger, role);
   const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
