@@ -4,6 +4,7 @@
  * Checks the package layers README.md describes (Layout), from the source imports and the
  * package.json dependencies:
  * - a package imports (and depends on) only the @berth packages LAYERS allows it;
+ * - README.md's list of what each package may import (`name → a, b`) is LAYERS;
  * - the modules of a package's src/ form no import cycle (type-only imports count: a cycle of
  *   types is still a knot to untie before a module can move).
  * Prints what is wrong and exits 1; `checkLayers(root)` returns the problems (the jest test).
@@ -96,8 +97,34 @@ function cyclesOf(graph) {
   return cycles;
 }
 
+/** The `name → a, b` lines of README.md's Layout (`→ (nothing)` for none), as name → sorted list; undefined without README.md. */
+function readmeLayers(root) {
+  const file = path.join(root, 'README.md');
+  if (!fs.existsSync(file)) return undefined;
+  const text = fs.readFileSync(file, 'utf8');
+  const start = text.indexOf('\n## Layout');
+  const end = start === -1 ? -1 : text.indexOf('\n## ', start + 1);
+  const layout = start === -1 ? '' : text.slice(start, end === -1 ? undefined : end);
+  const layers = {};
+  for (const [, name, list] of layout.matchAll(/^([a-z][a-z0-9-]*) +→ (.+)$/gm)) {
+    layers[name] = list.trim() === '(nothing)' ? [] : list.split(',').map((s) => s.trim()).sort();
+  }
+  return layers;
+}
+
+function checkReadme(root, problems) {
+  const described = readmeLayers(root);
+  if (!described) return;
+  for (const name of new Set([...Object.keys(LAYERS), ...Object.keys(described)])) {
+    const want = JSON.stringify([...(LAYERS[name] ?? [])].sort());
+    const said = described[name] && JSON.stringify(described[name]);
+    if (said !== want) problems.push(`README.md: the Layout says ${name} → ${said ?? '(no line)'}, scripts/check-layers.js allows ${want}`);
+  }
+}
+
 function checkLayers(root = path.resolve(__dirname, '..')) {
   const problems = [];
+  checkReadme(root, problems);
   const packagesDir = path.join(root, 'packages');
   for (const name of fs.readdirSync(packagesDir).sort()) {
     const src = path.join(packagesDir, name, 'src');

@@ -41,6 +41,22 @@ describe('the package layers (scripts/check-layers.js)', () => {
     }
   });
 
+  it("reports a README.md Layout that does not list what the check allows", async () => {
+    const root = await tree({
+      'README.md': '# x\n\n## Layout\n\n```\napi               → registry, logging\nregistry          → storage-driver, logging, api\n```\n\n## Next\n\nproxy → anything\n',
+      'packages/api/package.json': manifest('api'),
+      'packages/api/src/index.ts': 'export {};\n',
+    });
+    try {
+      const problems = checkLayers(root);
+      expect(problems).toContain('README.md: the Layout says registry → ["api","logging","storage-driver"], scripts/check-layers.js allows ["logging","storage-driver"]');
+      expect(problems).toContain('README.md: the Layout says proxy → (no line), scripts/check-layers.js allows ["logging","registry","storage-driver"]');
+      expect(problems.filter((p) => p.startsWith('README.md: the Layout says api '))).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('reports an import cycle inside a package, type-only imports included', async () => {
     const root = await tree({
       'packages/api/package.json': manifest('api'),
