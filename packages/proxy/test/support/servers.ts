@@ -86,7 +86,8 @@ export interface RunningMirror extends RunningServer {
 
 /**
  * A Berth serving as a pull-through cache of `remoteUrl`, as the cli composes it: one `Registry`
- * over a driver (in-memory unless given) with the pull-through write policy, a `ProxyCache` over
+ * over a driver (in-memory unless given) with the pull-through write policy and deletes off (the
+ * default), a `ProxyCache` over
  * that registry, passed to the API as `pullThrough`. `stop` closes the cache too.
  */
 export async function startMirror(
@@ -95,7 +96,8 @@ export async function startMirror(
 ): Promise<RunningMirror> {
   const { app: appOverrides, ...cacheOverrides } = options;
   const driver = options.driver ?? createInMemoryDriver();
-  const registry = new Registry({ driver, deleteEnabled: true, pullThrough: true });
+  // storage.delete.enabled's default: the cache's expiry deletes all the same.
+  const registry = new Registry({ driver, deleteEnabled: false, pullThrough: true });
   const cache = await ProxyCache.start({ ttlMs: 0, logger: silentLogger(), ...cacheOverrides, registry, driver, remoteUrl });
   const running = await listen(berthApp(driver, { pullThrough: cache, ...appOverrides }, registry));
   return {
