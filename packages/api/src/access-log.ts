@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 
 /** What a request did to an upload session, as far as its route, method and status tell. */
 export type UploadEvent = 'started' | 'committed' | 'cancelled' | 'failed';

@@ -1,12 +1,13 @@
 import express, { type Request, type RequestHandler } from 'express';
-import { Registry, UnsupportedError } from '@berth/registry';
+import type { Registry } from '@berth/registry';
 import { accessLog } from './access-log';
 import { authorization, corsHandling, type AuthLocals } from './auth';
 import type { RequestContext } from './context';
 import { errorMiddleware } from './error-middleware';
 import { ApiError } from './errors';
 import { resolveOptions, type AppOptions, type ResolvedOptions } from './options';
-import { matchRoute, WRITE_METHODS, type Method } from './routes';
+import type { RoutedLocals, RoutedRequest } from './request-route';
+import { matchRoute, type Method, type RouteMatch } from './routes';
 import { UploadStateCodec } from './upload-state';
 import { baseUrl, UrlBuilder } from './urls';
 
@@ -37,19 +38,40 @@ function belowPrefix(path: string, prefix: string): string | undefined {
   return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : undefined;
 }
 
-/** Routes `<prefix>/v2/*` through the route table; other paths fall through to later middleware. */
+/** A request's route as the routing middleware matched it, with the route table's handlers. */
+interface Routed extends RoutedRequest {
+  readonly match?: RouteMatch;
+}
+
+/**
+ * Matches a request below `<prefix>/v2` against the route table, once, and leaves the result in
+ * `res.locals.routed` for the authorization middleware and the dispatcher; it answers nothing.
+ */
+function routing(apiPath: (req: Request) => string | undefined): RequestHandler {
+  return (req, res, next) => {
+    const path = apiPath(req);
+    if (path !== undefined) {
+      let decoded: string | undefined;
+      try {
+        decoded = decodeURIComponent(path);
+      } catch {
+        decoded = undefined;
+      }
+      const routed: Routed = { path, decoded, match: decoded === undefined ? undefined : matchRoute(decoded) };
+      (res.locals as RoutedLocals).routed = routed;
+    }
+    next();
+  };
+}
+
+/** Answers `<prefix>/v2/*` with the handler of the route `routing` matched; other paths fall through. */
 function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandler {
   const uploadState = new UploadStateCodec(options.secret);
   return async (req, res, next) => {
-    const path = belowPrefix(req.path, options.prefix);
-    if (path === undefined || !(path === '/v2' || path.startsWith('/v2/'))) return next();
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(path);
-    } catch {
-      throw new ApiError('NOT_FOUND', `malformed URL path ${JSON.stringify(path)}`);
-    }
-    const match = matchRoute(decoded);
+    const routed = (res.locals as RoutedLocals).routed as Routed | undefined;
+    if (!routed) return next();
+    const { path, decoded, match } = routed;
+    if (decoded === undefined) throw new ApiError('NOT_FOUND', `malformed URL path ${JSON.stringify(path)}`);
     if (!match) throw new ApiError('NOT_FOUND', `no route for ${req.method} ${decoded}`, { path: decoded });
     res.locals.route = match.route.name;
     if (match.params.name !== undefined) res.locals.repository = match.params.name;
@@ -61,12 +83,6 @@ function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandle
     }
     if (match.route.name !== 'base' && options.storageHealthy?.() === false) {
       throw new ApiError('UNAVAILABLE', 'the storage backend is unavailable: health check failed, see /debug/health on the debug server');
-    }
-    if (options.pullThrough && WRITE_METHODS.has(req.method)) {
-      throw new UnsupportedError('the registry is a pull-through cache (proxy.remoteurl): pushes and deletes are not supported');
-    }
-    if (options.readOnly && WRITE_METHODS.has(req.method)) {
-      throw new UnsupportedError('the registry is in read-only mode (storage.maintenance.readonly)');
     }
     const query = new URLSearchParams(queryOf(req.originalUrl));
     // The authorization middleware refused the mount source: a plain upload session instead.
@@ -88,24 +104,16 @@ function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandle
 
 /**
  * The OCI Distribution API (v1.1) and the Docker Registry V2 endpoints clients use, as an express
- * app: `<prefix>/v2/*` is answered here; other paths fall through, so a caller may add routes
- * (health, metrics) to the returned app.
+ * app over `registry` (built once by the caller, the cli's composition root): `<prefix>/v2/*` is
+ * answered here; other paths fall through, so a caller may add routes (health, metrics) to the
+ * returned app. The registry's write policy decides which writes are refused; the app maps its
+ * errors to statuses.
  */
-export function createApp(options: AppOptions): express.Express {
+export function createApp(registry: Registry, options: AppOptions): express.Express {
+  if (options.pullThrough && !registry.writePolicy.pullThrough) {
+    throw new Error('createApp: a pull-through cache needs a Registry built with pullThrough: true (clients may not write to it)');
+  }
   const resolved = resolveOptions(options);
-  const registry = new Registry({
-    driver: options.driver,
-    logger: options.logger.child({ component: 'registry' }),
-    deleteEnabled: options.deleteEnabled,
-    catalogMaxEntries: options.catalogMaxEntries,
-    maxTags: options.maxTags,
-    tagConcurrencyLimit: options.tagConcurrencyLimit,
-    blobDescriptorCacheSize: options.blobDescriptorCacheSize,
-    maxManifestBytes: options.manifestMaxBytes,
-    hashCache: options.uploadHashes,
-    hashPeers: options.uploadHashPeers,
-    uploadLocks: options.uploadLocks,
-  });
   const logger = options.logger.child({ component: 'http' });
   const app = express();
   app.disable('x-powered-by');
@@ -118,7 +126,8 @@ export function createApp(options: AppOptions): express.Express {
   };
   const cors = corsHandling(resolved.headers, apiPath);
   if (cors) app.use(cors);
-  if (options.auth) app.use(authorization(options.auth, apiPath));
+  app.use(routing(apiPath));
+  if (options.auth) app.use(authorization(options.auth));
   app.use(dispatcher(resolved, registry));
   app.use(errorMiddleware(logger));
   return app;

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Registry, Repository } from '@berth/registry';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import type { ResolvedOptions } from './options';
 import type { UploadStateCodec } from './upload-state';
 import type { UrlBuilder } from './urls';

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { RangeInvalidError, RegistryError } from '@berth/registry';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { ApiError, ERROR_TABLE, errorEnvelope, type ErrorCode } from './errors';
 
 /** Error codes (also on `cause`) that mean the peer went away. */

@@ -1,20 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { KeyedLock, PullThroughCache, UploadHashCache, UploadHashPeers } from '@berth/registry';
-import type { Logger, StorageDriver } from '@berth/storage-driver';
-import type { Authenticator } from './auth';
-import type { RegistryEventListener } from './events';
+import type { Logger } from '@berth/logging';
+import type { PullThroughCache } from '@berth/registry';
 import type { RequestObserver } from './access-log';
+import type { Authenticator } from './auth/types';
+import type { RegistryEventListener } from './event-types';
 
-/** What `createApp` needs; the config layer builds it from config.yml. */
+/**
+ * What `createApp` needs besides the `Registry` (which holds the storage, the write policy and the
+ * limits); the cli builds both from config.yml.
+ */
 export interface AppOptions {
-  /** The storage driver, already wrapped (`wrapDriver`). */
-  driver: StorageDriver;
   /** The root logger (from @berth/logging); the app takes children of it. */
   logger: Logger;
-  /** storage.delete.enabled: without it, DELETE answers 405 UNSUPPORTED. */
-  deleteEnabled: boolean;
-  /** storage.maintenance.readonly.enabled: every write method answers 405 UNSUPPORTED. */
-  readOnly: boolean;
   /** !storage.redirect.disable: a blob GET/HEAD answers 307 to the driver's redirect URL when it has one. */
   redirect: boolean;
   /** http.secret: HMAC key of the upload `_state`, the same on every replica. */
@@ -27,19 +24,6 @@ export interface AppOptions {
   prefix?: string;
   /** http.headers: added to every response. */
   headers?: Record<string, string[]>;
-  /** catalog.maxentries: largest `n` of a catalog request. */
-  catalogMaxEntries: number;
-  /** tags.maxtags: a tag list's `n` above this is lowered to it (default 1000). */
-  maxTags?: number;
-  /** storage.tag.concurrencylimit: tag links read at once when a manifest delete looks up its tags (default 16). */
-  tagConcurrencyLimit?: number;
-  /**
-   * storage.cache.blobdescriptor: inmemory: remember this many blob sizes (blobdescriptorsize, 0 = no
-   * bound); no cache when absent.
-   */
-  blobDescriptorCacheSize?: number;
-  /** Largest manifest accepted, in bytes (default 8 MiB, `DEFAULT_MAX_MANIFEST_BYTES`). */
-  manifestMaxBytes?: number;
   /** `auth`: who may do what (`createAuthenticator`); without it every request is served anonymously. */
   auth?: Authenticator;
   /** Told of every successful push, pull, mount and delete (notifications); none when absent. */
@@ -55,15 +39,10 @@ export interface AppOptions {
   storageHealthy?: () => boolean;
   /**
    * `proxy.remoteurl`: the registry is a pull-through cache. Manifests and blobs it does not hold
-   * are asked from this (`@berth/proxy`), and every write method answers 405 UNSUPPORTED.
+   * are asked from this (`@berth/proxy`, over the same `Registry`, built with `pullThrough: true`
+   * so that clients' writes are refused).
    */
   pullThrough?: PullThroughCache;
-  /** The process's upload hash states (default: a new cache); given when other processes ask it for digests. */
-  uploadHashes?: UploadHashCache;
-  /** Other processes serving the same storage, asked for an upload digest this one lacks. */
-  uploadHashPeers?: UploadHashPeers;
-  /** The upload session lock shared by the processes serving the same storage (default: one per process). */
-  uploadLocks?: KeyedLock;
 }
 
 /** Options after defaults and normalisation. */

@@ -16,9 +16,6 @@ export interface Route {
   readonly methods: Readonly<Partial<Record<Method, Handler>>>;
 }
 
-/** Methods that change state (refused in read-only mode). */
-export const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
 /**
  * THE route table, the only place URLs are parsed. Express route strings cannot express names with
  * slashes, so each route is an anchored regex over the decoded path; `name` is captured greedily and
@@ -44,8 +41,14 @@ export const ROUTES: readonly Route[] = [
   { name: 'referrers', pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/, methods: { GET: getReferrers } },
 ];
 
+/** A route and its captures. */
+export interface RouteMatch {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
 /** The route matching `path` and its captures, or undefined. */
-export function matchRoute(path: string): { route: Route; params: Record<string, string> } | undefined {
+export function matchRoute(path: string): RouteMatch | undefined {
   for (const route of ROUTES) {
     const match = route.pattern.exec(path);
     if (match) return { route, params: { ...(match.groups ?? {}) } };

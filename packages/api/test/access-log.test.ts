@@ -1,8 +1,8 @@
 import express from 'express';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
-import { createApp, uploadEventsOf, type AppOptions, type RequestRecord } from '@berth/api';
-import { appOptions, listen, rawRequest, sha256 } from './support/harness';
+import { uploadEventsOf, type AppOptions, type RequestRecord } from '@berth/api';
+import { appOptions, listen, rawRequest, sha256, testApp } from './support/harness';
 
 /** The access log, request ids, the request observer and the storage health gate, over real HTTP. */
 
@@ -43,7 +43,7 @@ async function serve(driver: StorageDriver, overrides: Partial<AppOptions> = {},
   const lines: Line[] = [];
   const records: RequestRecord[] = [];
   const served = { lines, records, started: 0 } as Served;
-  const app = createApp(
+  const app = testApp(
     appOptions(driver, {
       logger: recordingLogger(lines),
       observer: { requestStarted: () => void served.started++, requestFinished: (record) => void records.push(record) },

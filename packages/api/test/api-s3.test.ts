@@ -1,10 +1,9 @@
 import request from 'supertest';
 import { canAbortMultipartUploads, s3DriverFactory } from '@berth/driver-s3';
 import type { StorageDriver } from '@berth/storage-driver';
-import { createApp } from '@berth/api';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
 import { describeApiSuite } from './support/api-suite';
-import { appOptions, pushBlob } from './support/harness';
+import { appOptions, testApp, pushBlob } from './support/harness';
 
 const skipReason = s3SkipReason();
 if (!skipReason) console.log(`API suite on s3: ${describeS3Server()}`);
@@ -33,8 +32,8 @@ describeApiSuite({ name: 's3', skipReason, create: () => createS3Driver('api') }
     const { driver, dispose } = await createS3Driver('api-redirect');
     try {
       const content = Buffer.from('served by S3 directly');
-      const digest = await pushBlob(createApp(appOptions(driver)), 'app', content);
-      const res = await request(createApp(appOptions(driver, { redirect: true }))).get(`/v2/app/blobs/${digest}`).expect(307);
+      const digest = await pushBlob(testApp(appOptions(driver)), 'app', content);
+      const res = await request(testApp(appOptions(driver, { redirect: true }))).get(`/v2/app/blobs/${digest}`).expect(307);
       const direct = await fetch(res.headers.location);
       expect(direct.status).toBe(200);
       expect(Buffer.from(await direct.arrayBuffer()).equals(content)).toBe(true);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import request from 'supertest';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
-import { createApp, createAuthenticator, type AppOptions } from '@berth/api';
-import { appOptions, imageManifest, putManifest } from './support/harness';
+import { createAuthenticator, type AppOptions } from '@berth/api';
+import { appOptions, testApp, imageManifest, putManifest } from './support/harness';
 
 /** Browser UIs with authentication on: CORS preflights from http.headers, never a 401; and `silly`. */
 
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 function app(headers: Record<string, string[]>, overrides: Partial<AppOptions> = {}) {
-  return createApp(appOptions(createInMemoryDriver(), { headers, auth: createAuthenticator({ type: 'htpasswd', realm: 'r', path: htpasswd }), ...overrides }));
+  return testApp(appOptions(createInMemoryDriver(), { headers, auth: createAuthenticator({ type: 'htpasswd', realm: 'r', path: htpasswd }), ...overrides }));
 }
 const preflight = (registry: ReturnType<typeof app>, path: string, origin = 'https://ui.example') =>
   request(registry).options(path).set('Origin', origin).set('Access-Control-Request-Method', 'DELETE').set('Access-Control-Request-Headers', 'authorization, accept');
@@ -62,9 +62,9 @@ describe('CORS with authentication on', () => {
   it('exposes Docker-Content-Digest to scripts when http.headers says so, on authenticated responses', async () => {
     const headers = { 'Access-Control-Allow-Origin': ['*'], 'Access-Control-Expose-Headers': ['Docker-Content-Digest', 'WWW-Authenticate'] };
     const driver = createInMemoryDriver();
-    const open = createApp(appOptions(driver));
+    const open = testApp(appOptions(driver));
     await putManifest(open, 'app', 'v1', await imageManifest(open, 'app'));
-    const registry = createApp(appOptions(driver, { headers, auth: createAuthenticator({ type: 'htpasswd', realm: 'r', path: htpasswd }) }));
+    const registry = testApp(appOptions(driver, { headers, auth: createAuthenticator({ type: 'htpasswd', realm: 'r', path: htpasswd }) }));
     const res = await request(registry)
       .get('/v2/app/manifests/v1')
       .set('Origin', 'https://ui.example')
@@ -88,7 +88,7 @@ describe('CORS with authentication on', () => {
 });
 
 describe('silly authentication', () => {
-  const silly = () => createApp(appOptions(createInMemoryDriver(), { auth: createAuthenticator({ type: 'silly', realm: 'https://auth.example/token', service: 'registry' }) }));
+  const silly = () => testApp(appOptions(createInMemoryDriver(), { auth: createAuthenticator({ type: 'silly', realm: 'https://auth.example/token', service: 'registry' }) }));
 
   it('passes any Authorization header as user silly, and challenges without one, one scope per access', async () => {
     const registry = silly();

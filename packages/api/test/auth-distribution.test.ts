@@ -3,11 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
-import { createApp, createAuthenticator } from '@berth/api';
+import { createAuthenticator } from '@berth/api';
 import { libtrustKeyId } from '../src/auth/trust';
 import { cleanupAll, freePort, spawnTracked, stopProcess, type Spawned } from '../../cli/test/helpers/processes';
 import { ISSUER, OPENSSL, SERVICE, claims, makeTokenFixture, startTokenServer, type Grant, type SignerName, type TokenFixture, type TokenServer } from './auth-support/token-fixture';
-import { appOptions, listen } from './support/harness';
+import { appOptions, testApp, listen } from './support/harness';
 
 /**
  * Berth's token authentication next to distribution 2.8.2's (Debian's docker-registry), given the
@@ -78,7 +78,7 @@ describeCompat('token authentication compared with distribution 2.8.2', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const auth = createAuthenticator({ type: 'token', realm: tokens.realm, service: SERVICE, issuer: ISSUER, rootCertBundle: fixture.bundle });
-    berth = await listen(createApp(appOptions(createInMemoryDriver(), { auth })));
+    berth = await listen(testApp(appOptions(createInMemoryDriver(), { auth })));
     berthUrl = `http://127.0.0.1:${berth.port}`;
   });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '@berth/config';
 import { inmemoryDriverFactory } from '@berth/driver-inmemory';
-import { DriverRegistry } from '@berth/storage-driver';
+import { DriverFactories } from '@berth/storage-driver';
 
 /** docs/security.md: every yaml example loads as a fragment of config.yml (version and storage added). */
 
@@ -15,7 +15,7 @@ describe('docs/security.md', () => {
   });
 
   it.each(blocks.map((text, i) => [i + 1, text] as const))('yaml example %i loads', (_n, text) => {
-    const config = loadConfig({ yamlText: `version: 0.1\nstorage:\n  inmemory:\n${text}`, env: {}, drivers: new DriverRegistry([inmemoryDriverFactory]) });
+    const config = loadConfig({ yamlText: `version: 0.1\nstorage:\n  inmemory:\n${text}`, env: {}, drivers: new DriverFactories([inmemoryDriverFactory]) });
     expect(config.warnings).toEqual(expect.not.arrayContaining([expect.stringMatching(/unknown|ignored/i)]));
   });
 });

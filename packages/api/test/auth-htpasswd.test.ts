@@ -6,9 +6,9 @@ import express from 'express';
 import request from 'supertest';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { silentLogger } from '@berth/logging';
-import { createApp, createAuthenticator, AuthSetupError } from '@berth/api';
+import { createAuthenticator, AuthSetupError } from '@berth/api';
 import { HtpasswdAuthenticator } from '../src/auth/htpasswd';
-import { appOptions, imageManifest, pushBlob, putManifest } from './support/harness';
+import { appOptions, testApp, imageManifest, pushBlob, putManifest } from './support/harness';
 
 /** `auth.htpasswd` over real HTTP with real bcrypt hashes in a real file. */
 
@@ -35,7 +35,7 @@ const basic = (user: string, password: string): string => `Basic ${Buffer.from(`
 const CHALLENGE = 'Basic realm="berth test realm"';
 
 function app(path: string, anonymousPull = false, driver = createInMemoryDriver()): express.Express {
-  return createApp(appOptions(driver, { auth: createAuthenticator({ type: 'htpasswd', realm: 'berth test realm', path, anonymousPull }) }));
+  return testApp(appOptions(driver, { auth: createAuthenticator({ type: 'htpasswd', realm: 'berth test realm', path, anonymousPull }) }));
 }
 
 describe('htpasswd authentication', () => {
@@ -59,7 +59,7 @@ describe('htpasswd authentication', () => {
       `${path}:5: user "shauser" does not have a bcrypt hash (only bcrypt is supported, htpasswd -B); ignored`,
       `${path}:6: not a user:hash line; ignored`,
     ]);
-    const registry = createApp(appOptions(createInMemoryDriver(), { auth }));
+    const registry = testApp(appOptions(createInMemoryDriver(), { auth }));
     await request(registry).get('/v2/').set('Authorization', basic('alice', 'pw')).expect(200);
     await request(registry).get('/v2/').set('Authorization', basic('shauser', 'password')).expect(401);
   });
@@ -146,7 +146,7 @@ describe('htpasswd authentication', () => {
 
   it('with anonymouspull serves pulls and the catalog without credentials, and needs them for /v2/, pushes and deletes', async () => {
     const driver = createInMemoryDriver();
-    const open = createApp(appOptions(driver));
+    const open = testApp(appOptions(driver));
     const digest = await pushBlob(open, 'public', 'open');
     await putManifest(open, 'public', 'v1', await imageManifest(open, 'public'));
     const registry = app(await htpasswd([line('alice', 'pw')]), true, driver);
@@ -174,7 +174,7 @@ describe('htpasswd authentication', () => {
 
   it('checks the API under http.prefix, and leaves the unprefixed paths alone', async () => {
     const path = await htpasswd([line('alice', 'pw')]);
-    const registry = createApp(appOptions(createInMemoryDriver(), { prefix: '/reg/', auth: createAuthenticator({ type: 'htpasswd', realm: 'r', path }) }));
+    const registry = testApp(appOptions(createInMemoryDriver(), { prefix: '/reg/', auth: createAuthenticator({ type: 'htpasswd', realm: 'r', path }) }));
     expect((await request(registry).get('/reg/v2/').expect(401)).headers['www-authenticate']).toBe('Basic realm="r"');
     await request(registry).post('/reg/v2/app/blobs/uploads/').expect(401);
     await request(registry).post('/reg/v2/app/blobs/uploads/').set('Authorization', basic('alice', 'pw')).expect(202);

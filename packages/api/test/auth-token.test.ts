@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import express from 'express';
 import request from 'supertest';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
-import { createApp, createAuthenticator, AuthSetupError, type TokenOptions } from '@berth/api';
+import { createAuthenticator, AuthSetupError, type TokenOptions } from '@berth/api';
 import { libtrustKeyId } from '../src/auth/trust';
 import { cleanupAll } from '../../cli/test/helpers/processes';
 import { ISSUER, OPENSSL, SERVICE, claims, makeTokenFixture, startTokenServer, type Grant, type TokenFixture, type TokenServer } from './auth-support/token-fixture';
-import { appOptions, pushBlob, sha256 } from './support/harness';
+import { appOptions, testApp, pushBlob, sha256 } from './support/harness';
 
 /**
  * `auth.token` over real HTTP: tokens signed by a separate token server (jose), verified by Berth
@@ -39,7 +39,7 @@ describeToken('token authentication', () => {
     return { type: 'token', realm: server.realm, service: SERVICE, issuer: ISSUER, rootCertBundle: fixture.bundle, jwks: fixture.jwks, ...overrides };
   }
   function app(overrides: Partial<TokenOptions> = {}, driver = createInMemoryDriver()): express.Express {
-    return createApp(appOptions(driver, { auth: createAuthenticator(options(overrides)) }));
+    return testApp(appOptions(driver, { auth: createAuthenticator(options(overrides)) }));
   }
   const challenge = (extra = ''): string => `Bearer realm="${server.realm}",service="${SERVICE}"${extra}`;
 
@@ -132,7 +132,7 @@ describeToken('token authentication', () => {
 
   it('lets a pull-only token pull but not push (pull,push asked in one scope)', async () => {
     const driver = createInMemoryDriver();
-    const digest = await pushBlob(createApp(appOptions(driver)), 'app', 'content');
+    const digest = await pushBlob(testApp(appOptions(driver)), 'app', 'content');
     const registry = app({}, driver);
     const token = await server.sign('x5c', claims([pull('app')]));
     await request(registry).get(`/v2/app/blobs/${digest}`).set('Authorization', `Bearer ${token}`).expect(200);
@@ -149,7 +149,7 @@ describeToken('token authentication', () => {
 
   it('needs the delete action to delete, and push (not delete) to cancel an upload', async () => {
     const driver = createInMemoryDriver();
-    const digest = await pushBlob(createApp(appOptions(driver)), 'app', 'to delete');
+    const digest = await pushBlob(testApp(appOptions(driver)), 'app', 'to delete');
     const registry = app({}, driver);
     const pusher = await server.sign('x5c', claims([pullPush('app')]));
     const denied = await request(registry).delete(`/v2/app/blobs/${digest}`).set('Authorization', `Bearer ${pusher}`).expect(401);
@@ -173,7 +173,7 @@ describeToken('token authentication', () => {
 
   it('serves a mount without pull on the source as a plain upload session, and mounts with it', async () => {
     const driver = createInMemoryDriver();
-    const digest = await pushBlob(createApp(appOptions(driver)), 'source', 'shared layer');
+    const digest = await pushBlob(testApp(appOptions(driver)), 'source', 'shared layer');
     const registry = app({}, driver);
     const mountUrl = `/v2/dest/blobs/uploads/?mount=${digest}&from=source`;
     const destOnly = await server.sign('x5c', claims([pullPush('dest')]));
@@ -232,7 +232,7 @@ describeToken('token authentication', () => {
 
   it('with anonymouspull serves pulls without a token (or with one lacking pull) and challenges everything else', async () => {
     const driver = createInMemoryDriver();
-    const digest = await pushBlob(createApp(appOptions(driver)), 'public', 'open content');
+    const digest = await pushBlob(testApp(appOptions(driver)), 'public', 'open content');
     const registry = app({ anonymousPull: true }, driver);
     await request(registry).get(`/v2/public/blobs/${digest}`).expect(200);
     await request(registry).get('/v2/_catalog').expect(200);

@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { filesystemDriverFactory } from '@berth/driver-filesystem';
-import { createApp } from '@berth/api';
 import type { StorageDriver } from '@berth/storage-driver';
-import { appOptions, listen, pathOf } from './support/harness';
+import { appOptions, listen, pathOf, testApp } from './support/harness';
 
 /** Descriptors this (jest worker) process holds open now. */
 const openDescriptors = (): number => readdirSync('/proc/self/fd').length;
@@ -45,7 +44,7 @@ describe('uploads cut short by the HTTP parser (filesystem driver)', () => {
   });
 
   it('closes every session writer and keeps every session answering after PATCHes cut mid-body', async () => {
-    const app = createApp(appOptions(driver));
+    const app = testApp(appOptions(driver));
     const server = await listen(app);
     try {
       const sessions: string[] = [];

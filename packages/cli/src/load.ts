@@ -3,21 +3,21 @@ import { ConfigError, loadConfig, type AuthConfig, type BerthConfig } from '@ber
 import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import { inmemoryDriverFactory } from '@berth/driver-inmemory';
 import { s3DriverFactory } from '@berth/driver-s3';
-import { DriverParameterError, DriverRegistry, UnknownDriverError } from '@berth/storage-driver';
+import { DriverParameterError, DriverFactories, UnknownDriverError } from '@berth/storage-driver';
 import { resolveConfigSource, type ConfigSource } from './default-config';
 import { ListenAddressError, parseListenAddress, type ListenTarget } from './listen';
 import { loadTls, type TlsSetup } from './tls';
 import { checkUnimplemented } from './unimplemented';
 
 /** The storage drivers the command knows: inmemory, filesystem and s3. */
-export function createDriverRegistry(): DriverRegistry {
-  return new DriverRegistry([inmemoryDriverFactory, filesystemDriverFactory, s3DriverFactory]);
+export function createDriverFactories(): DriverFactories {
+  return new DriverFactories([inmemoryDriverFactory, filesystemDriverFactory, s3DriverFactory]);
 }
 
 export interface LoadedConfig {
   readonly config: BerthConfig;
   readonly source: ConfigSource;
-  readonly drivers: DriverRegistry;
+  readonly drivers: DriverFactories;
 }
 
 /**
@@ -25,7 +25,7 @@ export interface LoadedConfig {
  * embedded default) with the `REGISTRY_*` variables of `env` applied. Throws `ConfigError`.
  */
 export function loadEffectiveConfig(argument: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {
-  const drivers = createDriverRegistry();
+  const drivers = createDriverFactories();
   const source = resolveConfigSource(argument, env);
   const config =
     source.kind === 'file' ? loadConfig({ file: source.path, env, drivers }) : loadConfig({ yamlText: source.yamlText, env, drivers });

@@ -1,7 +1,7 @@
 import { redactConfig, type BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { UploadHashCache } from '@berth/registry';
-import type { DriverRegistry, Logger } from '@berth/storage-driver';
+import type { DriverFactories, Logger } from '@berth/storage-driver';
 import { startGcSchedule } from './gc-schedule';
 import type { ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
@@ -35,7 +35,7 @@ export interface RunningRegistry {
  */
 export async function startRegistry(
   config: BerthConfig,
-  drivers: DriverRegistry,
+  drivers: DriverFactories,
   logger: Logger,
   checked: Preflight = preflight(config),
 ): Promise<RunningRegistry> {

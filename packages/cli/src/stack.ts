@@ -5,23 +5,26 @@ import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { createApp, ERROR_TABLE, errorEnvelope } from '@berth/api';
 import { ConfigError, type BerthConfig } from '@berth/config';
+import type { Logger } from '@berth/logging';
 import type { Notifier } from '@berth/notifications';
 import type { ProxyCache } from '@berth/proxy';
-import type { KeyedLock, UploadHashCache, UploadHashPeers } from '@berth/registry';
-import type { DriverRegistry, Logger, StorageDriver } from '@berth/storage-driver';
+import { Registry, type KeyedLock, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
+import type { DriverFactories, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer } from './lifecycle';
 import type { Preflight } from './load';
 import { Operations, type ProcessRole } from './operations';
 import { createTlsServer, type TlsSetup } from './tls';
 
 /**
- * What every process that serves requests runs: the storage driver, the operations beside the API
- * (metrics, health check; in the main process also the debug server and upload purging), the
- * webhook notifier, the pull-through cache, and the HTTP(S) server with the application. The
- * server does not listen: connections are handed to `graceful`.
+ * What every process that serves requests runs: the storage driver, the one `Registry` over it
+ * (the HTTP API and the pull-through cache share it), the operations beside the API (metrics,
+ * health check; in the main process also the debug server and upload purging), the webhook
+ * notifier, the pull-through cache, and the HTTP(S) server with the application. The server does
+ * not listen: connections are handed to `graceful`.
  */
 export interface ServingStack {
   readonly driver: StorageDriver;
+  readonly registry: Registry;
   readonly operations: Operations;
   readonly graceful: GracefulServer;
   /** Closes everything but the server (drain it first): operations, notifier, cache, then the driver. */
@@ -97,12 +100,34 @@ async function startNotifications(config: BerthConfig, logger: Logger): Promise<
   }
 }
 
+/**
+ * The registry over `driver`: THE Registry of the process, with the write policy of the
+ * configuration (`storage.delete`, `storage.maintenance.readonly`, `proxy.remoteurl`) and its limits.
+ */
+function buildRegistry(config: BerthConfig, driver: StorageDriver, logger: Logger, { uploadHashes, uploadHashPeers, uploadLocks }: StackOptions): Registry {
+  return new Registry({
+    driver,
+    logger: logger.child({ component: 'registry' }),
+    deleteEnabled: config.storage.delete.enabled,
+    readOnly: config.storage.maintenance.readonly.enabled,
+    pullThrough: config.proxy.remoteurl !== '',
+    catalogMaxEntries: config.catalog.maxentries,
+    maxTags: config.tags.maxtags,
+    tagConcurrencyLimit: config.storage.tag.concurrencylimit,
+    blobDescriptorCacheSize: config.storage.cache.blobdescriptor ? config.storage.cache.blobdescriptorsize : undefined,
+    hashCache: uploadHashes,
+    hashPeers: uploadHashPeers,
+    uploadLocks,
+  });
+}
+
 /** The pull-through cache `proxy.remoteurl` asks for (its expiry schedule loaded), or undefined. */
-async function startPullThrough(config: BerthConfig, driver: StorageDriver, logger: Logger): Promise<ProxyCache | undefined> {
+async function startPullThrough(config: BerthConfig, registry: Registry, driver: StorageDriver, logger: Logger): Promise<ProxyCache | undefined> {
   if (config.proxy.remoteurl === '') return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ProxyCache } = require('@berth/proxy') as typeof import('@berth/proxy');
   return ProxyCache.start({
+    registry,
     driver,
     remoteUrl: config.proxy.remoteurl,
     username: config.proxy.username,
@@ -124,21 +149,18 @@ export interface StackOptions {
 }
 
 /**
- * Creates the storage driver named by the configuration and everything on top of it. On failure
- * after the driver was created, what was started is closed before the error propagates.
+ * The composition root of a serving process: creates the storage driver named by the
+ * configuration, the one `Registry` over it, and everything on top of them. On failure after the
+ * driver was created, what was started is closed before the error propagates.
  */
-export async function openStack(
-  config: BerthConfig,
-  drivers: DriverRegistry,
-  logger: Logger,
-  checked: Preflight,
-  { role, uploadHashes, uploadHashPeers, uploadLocks }: StackOptions,
-): Promise<ServingStack> {
+export async function openStack(config: BerthConfig, drivers: DriverFactories, logger: Logger, checked: Preflight, stackOptions: StackOptions): Promise<ServingStack> {
+  const { role } = stackOptions;
   const operations = new Operations(config, logger, role);
   const driver: StorageDriver = await drivers.create(config.storage.driver, config.storage.parameters, {
     logger: logger.child({ component: 'storage', driver: config.storage.driver }),
     observe: operations.observeStorage,
   });
+  const registry = buildRegistry(config, driver, logger, stackOptions);
   let notifier: Notifier | undefined;
   let pullThrough: ProxyCache | undefined;
   try {
@@ -146,34 +168,25 @@ export async function openStack(
     notifier = await startNotifications(config, logger);
     await operations.start(driver);
     if (notifier) operations.metrics?.watchNotifications(notifier);
-    pullThrough = await startPullThrough(config, driver, logger);
-    const app = createApp({
+    pullThrough = await startPullThrough(config, registry, driver, logger);
+    const app = createApp(registry, {
       ...operations.appOptions,
-      driver,
       logger: logger.child({ component: 'api' }),
-      deleteEnabled: config.storage.delete.enabled,
-      readOnly: config.storage.maintenance.readonly.enabled,
       redirect: !config.storage.redirect.disable,
       secret: config.http.secret,
       host: config.http.host || undefined,
       relativeUrls: config.http.relativeurls,
       prefix: config.http.prefix,
       headers: Object.fromEntries(Object.entries(config.http.headers).map(([name, values]) => [name, [...values]])),
-      catalogMaxEntries: config.catalog.maxentries,
-      maxTags: config.tags.maxtags,
-      tagConcurrencyLimit: config.storage.tag.concurrencylimit,
-      blobDescriptorCacheSize: config.storage.cache.blobdescriptor ? config.storage.cache.blobdescriptorsize : undefined,
       auth: checked.auth,
       events: notifier,
       pullThrough,
-      uploadHashes,
-      uploadHashPeers,
-      uploadLocks,
     });
     const graceful = new GracefulServer(createServerFor(checked.tls, app));
     const opened = { notifier, pullThrough };
     return {
       driver,
+      registry,
       operations,
       graceful,
       async close() {

@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { loadConfig } from '@berth/config';
 import { inmemoryDriverFactory } from '@berth/driver-inmemory';
-import { DriverRegistry, type StorageDriver } from '@berth/storage-driver';
+import { DriverFactories, type StorageDriver } from '@berth/storage-driver';
 import { startRegistry } from '@berth/cli';
 import { REPO_ROOT, startBerth, testConfig } from './helpers/berth';
 import { recordingLogger, type InProcessRegistry } from './helpers/in-process';
@@ -46,8 +46,8 @@ interface Probe {
   mostTagReads: number;
 }
 
-function instrumentedDrivers(probe: Probe): DriverRegistry {
-  return new DriverRegistry([
+function instrumentedDrivers(probe: Probe): DriverFactories {
+  return new DriverFactories([
     {
       ...inmemoryDriverFactory,
       async create(parameters, context): Promise<StorageDriver> {

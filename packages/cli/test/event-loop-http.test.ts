@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { createApp } from '@berth/api';
 import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import { silentLogger } from '@berth/logging';
-import { Digest, collectGarbage, pathFor } from '@berth/registry';
+import { Digest, Registry, collectGarbage, pathFor } from '@berth/registry';
 import type { StorageDriver } from '@berth/storage-driver';
 
 /**
@@ -115,15 +115,12 @@ describe('the server keeps answering GET /v2/ during long in-process loops (file
         return content;
       },
     };
-    const app = createApp({
-      driver,
+    const registry = new Registry({ driver, logger: silentLogger(), deleteEnabled: true, catalogMaxEntries: 1000 });
+    const app = createApp(registry, {
       logger: silentLogger(),
-      deleteEnabled: true,
-      readOnly: false,
       redirect: false,
       secret: 'event-loop-http',
       relativeUrls: false,
-      catalogMaxEntries: 1000,
       accessLogDisabled: true,
     });
     server = createServer(app);

@@ -9,7 +9,7 @@ import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { s3DriverFactory } from '@berth/driver-s3';
 import { silentLogger } from '@berth/logging';
-import { collectGarbage, type GarbageCollectReport } from '@berth/registry';
+import { collectGarbage, Registry, type GarbageCollectReport } from '@berth/registry';
 import type { StorageDriver } from '@berth/storage-driver';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
 import { deleteManifest, makeImage, pullImage, pushImage, sha256, type PushOutcome } from './gc-client';
@@ -63,15 +63,11 @@ const backends: Backend[] = [
 ];
 
 async function serve(driver: StorageDriver): Promise<{ base: string; server: Server }> {
-  const app = createApp({
-    driver,
+  const app = createApp(new Registry({ driver, deleteEnabled: true }), {
     logger: silentLogger(),
-    deleteEnabled: true,
-    readOnly: false,
     redirect: true,
     secret: 'gc-online-http',
     relativeUrls: false,
-    catalogMaxEntries: 1000,
     accessLogDisabled: true,
   });
   const server = createServer(app);

@@ -1,5 +1,5 @@
 import { loadConfig } from '@berth/config';
-import { createDriverRegistry } from '@berth/cli';
+import { createDriverFactories } from '@berth/cli';
 import { deleteManifest, makeImage, pushImage, sha256 } from './gc-client';
 import { startInProcess, type InProcessRegistry } from './helpers/in-process';
 
@@ -44,7 +44,7 @@ describe('scheduled garbage collection in serve', () => {
 
   it('does not collect in read-only mode, and says so', async () => {
     const readOnly = config({ inmemory: {}, gc: { interval: '50ms', graceperiod: '0s' }, maintenance: { readonly: { enabled: true } } });
-    const loaded = loadConfig({ yamlText: JSON.stringify(readOnly), env: {}, drivers: createDriverRegistry() });
+    const loaded = loadConfig({ yamlText: JSON.stringify(readOnly), env: {}, drivers: createDriverFactories() });
     expect(loaded.storage.gc.interval).toBe(0);
     expect(loaded.warnings).toContain('storage.maintenance.readonly is enabled: scheduled garbage collection (storage.gc.interval) is disabled');
     registry = await startInProcess(readOnly);

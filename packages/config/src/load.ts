@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { DriverRegistry } from '@berth/storage-driver';
+import type { DriverFactories } from '@berth/storage-driver';
 import { resolveAuth } from './auth';
 import { applyEnvOverrides } from './env';
 import { ConfigError, describeType } from './errors';
@@ -21,7 +21,7 @@ export interface LoadOptions {
   /** Where `REGISTRY_*` overrides come from; default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** The storage drivers that can be chosen; each validates its own parameters. */
-  drivers: DriverRegistry;
+  drivers: DriverFactories;
 }
 
 export const SUPPORTED_VERSION = '0.1';
@@ -85,7 +85,7 @@ function canonicalizeSelectors(root: RawMap): void {
   }
 }
 
-function build(root: RawMap, drivers: DriverRegistry, warnings: string[]): BerthConfig {
+function build(root: RawMap, drivers: DriverFactories, warnings: string[]): BerthConfig {
   checkVersion(root); // REGISTRY_VERSION may have changed it
   const ctx = { warnings };
   const resolved = resolveStruct(ROOT, root, '', ctx) as Record<string, Record<string, unknown>>;

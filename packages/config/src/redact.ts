@@ -1,4 +1,4 @@
-import type { DriverRegistry } from '@berth/storage-driver';
+import type { DriverFactories } from '@berth/storage-driver';
 import { ROOT } from './schema';
 import type { Shape } from './shape';
 import type { BerthConfig } from './types';
@@ -14,7 +14,7 @@ const SECRET_LOOKING_KEY = /secret|password|passwd|token|credential|apikey|licen
  * notification or health-check header, and free-form keys that look like credentials are replaced by
  * `"<redacted>"` when set. Unset secrets stay empty, so the output still shows what is configured.
  */
-export function redactConfig(config: BerthConfig, drivers: DriverRegistry): unknown {
+export function redactConfig(config: BerthConfig, drivers: DriverFactories): unknown {
   const copy = structuredClone(config) as unknown as Record<string, unknown>;
   redactShaped(ROOT, copy);
 

@@ -1,4 +1,4 @@
-import type { DriverRegistry } from '@berth/storage-driver';
+import type { DriverFactories } from '@berth/storage-driver';
 import { ConfigError } from './errors';
 import { isRawMap, RawScalar, type RawNode } from './raw';
 import { REDACTED } from './redact';
@@ -13,7 +13,7 @@ const MIN_SCRUB_LENGTH = 4;
  * endpoints, the storage driver's `secretParameters`), so that no error message can carry one even
  * if a check somewhere quotes a value it should not.
  */
-export function collectSecrets(root: RawNode, drivers: DriverRegistry): string[] {
+export function collectSecrets(root: RawNode, drivers: DriverFactories): string[] {
   const out: string[] = [];
   walk(ROOT, root, false, out);
   const storage = isRawMap(root) ? root.storage : undefined;

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { DriverParameterError, type DriverRegistry } from '@berth/storage-driver';
+import { DriverParameterError, type DriverFactories } from '@berth/storage-driver';
 import { ConfigError, describeType, joinKey } from './errors';
 import type { NormalizeContext } from './normalize';
 import { plainAny } from './normalize';
@@ -18,7 +18,7 @@ const UPLOAD_PURGING_DEFAULTS = { enabled: true, age: 168 * 3600_000, interval: 
  * `delete`, `redirect`, `tag`); the driver must be registered, and its parameters pass the factory's
  * `validate`. Meta sections are checked like any other section.
  */
-export function resolveStorage(raw: RawNode | undefined, drivers: DriverRegistry, ctx: NormalizeContext): StorageConfig {
+export function resolveStorage(raw: RawNode | undefined, drivers: DriverFactories, ctx: NormalizeContext): StorageConfig {
   const known = drivers.names();
   const knownText = known.length ? known.join(', ') : 'none registered';
   if (raw === undefined || raw === null) throw new ConfigError('storage', `no storage driver configured (configure one of: ${knownText})`);
@@ -92,7 +92,7 @@ function driverParameters(raw: RawNode | undefined, driver: string): Record<stri
   return plainAny(raw) as Record<string, unknown>;
 }
 
-function validateParameters(drivers: DriverRegistry, driver: string, parameters: Record<string, unknown>): void {
+function validateParameters(drivers: DriverFactories, driver: string, parameters: Record<string, unknown>): void {
   const factory = drivers.get(driver);
   try {
     factory.validate(parameters);

@@ -1,4 +1,4 @@
-import { DriverRegistry, ParameterReader, type DriverFactory, type StorageDriver } from '@berth/storage-driver';
+import { DriverFactories, ParameterReader, type DriverFactory, type StorageDriver } from '@berth/storage-driver';
 import { ConfigError, loadConfig, type BerthConfig } from '@berth/config';
 
 /**
@@ -20,8 +20,8 @@ function factory(name: string, check: (r: ParameterReader) => void, known: strin
   };
 }
 
-export function testDrivers(): DriverRegistry {
-  return new DriverRegistry([
+export function testDrivers(): DriverFactories {
+  return new DriverFactories([
     factory('inmemory', () => undefined, []),
     factory(
       'filesystem',

@@ -1,9 +1,9 @@
 import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import { inmemoryDriverFactory } from '@berth/driver-inmemory';
 import { s3DriverFactory } from '@berth/driver-s3';
-import { DriverRegistry } from '@berth/storage-driver';
+import { DriverFactories } from '@berth/storage-driver';
 
 /** The registry the `berth` command uses: the real inmemory, filesystem and s3 factories. */
-export function realDrivers(): DriverRegistry {
-  return new DriverRegistry([inmemoryDriverFactory, filesystemDriverFactory, s3DriverFactory]);
+export function realDrivers(): DriverFactories {
+  return new DriverFactories([inmemoryDriverFactory, filesystemDriverFactory, s3DriverFactory]);
 }

@@ -1,6 +1,16 @@
 import winston from 'winston';
 
-export type { Logger } from 'winston';
+/**
+ * The logging surface every package uses: winston's `Logger` (what `createLogger` returns)
+ * satisfies it, and so does a test double. Fields go in `meta`, never into the message.
+ */
+export interface Logger {
+  error(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  child(meta: Record<string, unknown>): Logger;
+}
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormatter = 'text' | 'json' | 'logstash';

@@ -1,4 +1,4 @@
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { EventFilter, type IgnoreRules } from './filter';
 import { Journal, type JournalEntry } from './journal';
 import { postEnvelope } from './sender';

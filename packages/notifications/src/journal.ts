@@ -1,6 +1,6 @@
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 
 /** A spooled event: its sequence number in the journal and its serialised wire form. */
 export interface JournalEntry {

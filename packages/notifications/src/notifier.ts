@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { RegistryEvent, RegistryEventListener } from '@berth/api';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { EndpointQueue, type EndpointConfig, type EndpointStats } from './endpoint';
 import { replayJournal } from './journal';
 import { findJournals, journalFileName, SpoolDirectory } from './spool';

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { syncDirectory } from './journal';
 
 /** Who owns a slot: written to `owner.json` when the slot is created; its mtime is the heartbeat. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createDriverRegistry, startRegistry, type RunningRegistry } from '@berth/cli';
+import { createDriverFactories, startRegistry, type RunningRegistry } from '@berth/cli';
 import { loadConfig } from '@berth/config';
 import { silentLogger } from '@berth/logging';
 import { Receiver } from './support/receiver';
@@ -28,7 +28,7 @@ describe('notifications in a served registry', () => {
   });
 
   const serve = async (): Promise<RunningRegistry> => {
-    const drivers = createDriverRegistry();
+    const drivers = createDriverFactories();
     const yamlText = [
       'version: 0.1',
       'storage:',

@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import {
   BlobUnknownError,
   DigestInvalidError,
-  pathFor,
   RegistryError,
   SizeInvalidError,
   UnavailableError,
@@ -12,7 +11,7 @@ import {
   type Registry,
   type Repository,
 } from '@berth/registry';
-import { PathNotFoundError, type Logger, type StorageDriver } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import type { CachedKind } from './expiry-scheduler';
 import { Flights } from './single-flight';
 import type { UpstreamClient } from './upstream-client';
@@ -20,8 +19,8 @@ import { ReaderGoneError, verifiedTee } from './verified-tee';
 
 /** What the blob side of the cache needs from its owner. */
 export interface BlobCacheContext {
+  /** The registry the cache fills (through `cacheRepository`). */
   readonly registry: Registry;
-  readonly driver: StorageDriver;
   readonly upstream: UpstreamClient;
   readonly logger: Logger;
   /** Records cached content for expiry. */
@@ -48,12 +47,12 @@ export class BlobCache {
     if (head.size !== undefined) return { digest, size: head.size };
     // No size announced: fetch it to know.
     await this.fetch(name, digest, 'store');
-    return this.ctx.registry.repository(name).blobs.stat(digest);
+    return this.ctx.registry.cacheRepository(name).blobs.stat(digest);
   }
 
   /** See `PullThroughCache.fetchBlob`. */
   async fetch(name: string, digest: Digest, mode: 'stream' | 'store'): Promise<PassingBlob | undefined> {
-    const repo = this.ctx.registry.repository(name);
+    const repo = this.ctx.registry.cacheRepository(name);
     const key = `${name}@${digest}`;
     for (;;) {
       if ((await this.flights.idle(key)) && (await this.isCached(repo, digest))) return undefined;
@@ -132,15 +131,9 @@ export class BlobCache {
 
   /** Links blob data stored for another repository once the upstream confirms `repo` has it too. */
   private async linkStoredData(repo: Repository, digest: Digest): Promise<boolean> {
-    let size: number;
-    try {
-      const info = await this.ctx.driver.stat(pathFor({ kind: 'blobData', digest }));
-      if (info.isDir) return false;
-      size = info.size;
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return false;
-      throw error;
-    }
+    const stored = await this.ctx.registry.blobStore.stat(digest);
+    if (!stored) return false;
+    const size = stored.size;
     const head = await this.ctx.upstream.headBlob(repo.name, digest);
     if (!head) throw new BlobUnknownError(digest.toString());
     if (head.size !== undefined && head.size !== size) return false;

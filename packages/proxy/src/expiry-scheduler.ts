@@ -1,5 +1,6 @@
 import { Digest } from '@berth/registry';
-import { PathNotFoundError, type Logger, type StorageDriver } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
+import { PathNotFoundError, type StorageDriver } from '@berth/storage-driver';
 
 /**
  * Where the schedule is persisted: distribution's file (`registry/proxy/proxyregistry.go`), at the

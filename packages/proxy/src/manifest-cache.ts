@@ -8,7 +8,7 @@ import {
   type Repository,
   type StoredManifest,
 } from '@berth/registry';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import type { CachedKind } from './expiry-scheduler';
 import { Flights } from './single-flight';
 import type { UpstreamClient } from './upstream-client';
@@ -35,7 +35,7 @@ export class ManifestCache {
   constructor(private readonly ctx: ManifestCacheContext) {}
 
   async get(name: string, reference: ManifestReference): Promise<StoredManifest> {
-    const repo = this.ctx.registry.repository(name);
+    const repo = this.ctx.registry.cacheRepository(name);
     if (reference.digest) return this.byDigest(repo, reference.digest);
     try {
       return await this.byTag(repo, reference.tag);

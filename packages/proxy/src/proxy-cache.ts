@@ -1,8 +1,7 @@
 import {
   BlobUnknownError,
-  DEFAULT_MAX_MANIFEST_BYTES,
   ManifestUnknownError,
-  Registry,
+  type Registry,
   type BlobDescriptor,
   type Digest,
   type ManifestReference,
@@ -10,7 +9,8 @@ import {
   type PullThroughCache,
   type StoredManifest,
 } from '@berth/registry';
-import type { Logger, StorageDriver } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
+import type { StorageDriver } from '@berth/storage-driver';
 import { BlobCache } from './blob-cache';
 import { ExpiryScheduler, type CachedKind, type ExpiryEntry } from './expiry-scheduler';
 import { ManifestCache } from './manifest-cache';
@@ -18,7 +18,13 @@ import { UpstreamClient, type UpstreamTimeouts } from './upstream-client';
 
 /** What `ProxyCache.start` needs; the cli builds it from the `proxy` section of config.yml. */
 export interface ProxyCacheOptions {
-  /** The registry's storage driver, already wrapped: the cache is an ordinary registry tree in it. */
+  /**
+   * The registry the API serves (built with `pullThrough: true`): the cache stores what it fetches
+   * through it (`cacheRepository`), as an ordinary registry tree, with the same upload locks and
+   * limits (`maxManifestBytes`).
+   */
+  readonly registry: Registry;
+  /** The registry's storage driver: the expiry schedule is saved in it (`SCHEDULER_STATE_PATH`). */
   readonly driver: StorageDriver;
   /** `proxy.remoteurl`: the upstream's base URL (`https://registry-1.docker.io`); a path is kept as a prefix. */
   readonly remoteUrl: string;
@@ -28,16 +34,14 @@ export interface ProxyCacheOptions {
   /** `proxy.ttl` in ms: cached content is removed this long after it was fetched; 0 keeps it. */
   readonly ttlMs: number;
   readonly logger: Logger;
-  /** Largest manifest cached, in bytes (default `DEFAULT_MAX_MANIFEST_BYTES`). */
-  readonly maxManifestBytes?: number;
   readonly timeouts?: UpstreamTimeouts;
   /** Tuning of the expiry scheduler (tests shorten these). */
   readonly expiry?: { readonly saveIntervalMs?: number; readonly minSweepIntervalMs?: number };
 }
 
 /**
- * The pull-through cache (`proxy.remoteurl`): a `PullThroughCache` for the API over the registry's
- * own storage. Manifests and blobs missing from storage are fetched from the upstream, verified
+ * The pull-through cache (`proxy.remoteurl`): a `PullThroughCache` for the API over the registry
+ * it serves. Manifests and blobs missing from storage are fetched from the upstream, verified
  * and stored while they stream (see `ManifestCache`, `BlobCache`); from then on the ordinary read
  * path serves them. With a TTL, an `ExpiryScheduler` removes what was fetched once it is older than
  * the TTL: the manifest's revision and the tags pointing at it, the blob's `_layers` link. Blob
@@ -52,8 +56,7 @@ export class ProxyCache implements PullThroughCache {
 
   private constructor(options: ProxyCacheOptions) {
     const logger = options.logger;
-    // Its own Registry over the same storage: expiry must delete even when storage.delete is off.
-    this.registry = new Registry({ driver: options.driver, logger, deleteEnabled: true, maxManifestBytes: options.maxManifestBytes });
+    this.registry = options.registry;
     const credentials =
       options.username || options.password ? { username: options.username ?? '', password: options.password ?? '' } : undefined;
     this.upstream = new UpstreamClient({ remoteUrl: options.remoteUrl, credentials, timeouts: options.timeouts, logger });
@@ -67,9 +70,9 @@ export class ProxyCache implements PullThroughCache {
       });
     }
     const cached = (name: string, digest: Digest, kind: CachedKind): void => this.scheduler?.add(name, digest, kind);
-    const maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    const maxManifestBytes = this.registry.maxManifestBytes;
     this.manifests = new ManifestCache({ registry: this.registry, upstream: this.upstream, logger, maxManifestBytes, cached });
-    this.blobs = new BlobCache({ registry: this.registry, driver: options.driver, upstream: this.upstream, logger, cached });
+    this.blobs = new BlobCache({ registry: this.registry, upstream: this.upstream, logger, cached });
   }
 
   /** Builds the cache and starts its expiry scheduler (reading the persisted schedule). */
@@ -115,10 +118,11 @@ export class ProxyCache implements PullThroughCache {
 
   /**
    * Removes expired content named `<repository>@<digest>`, in whichever form it is cached: the
-   * manifest revision with the tags pointing at it, and the `_layers` link.
+   * manifest revision with the tags pointing at it, and the `_layers` link (through
+   * `cacheRepository`: expiry deletes even when clients may not, `storage.delete.enabled` off).
    */
   private async expire(entry: ExpiryEntry): Promise<void> {
-    const repo = this.registry.repository(entry.name);
+    const repo = this.registry.cacheRepository(entry.name);
     try {
       await repo.manifests.delete({ digest: entry.digest });
     } catch (error) {

@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { UnavailableError } from '@berth/registry';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import type { Challenge } from './challenge';
 
 /** Credentials for the upstream (`proxy.username` / `proxy.password`). */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { Digest, MediaType, UnavailableError } from '@berth/registry';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { parseChallenges } from './challenge';
 import { UpstreamAuth, type Credentials } from './upstream-auth';
 

@@ -1,8 +1,7 @@
-import { createApp } from '@berth/api';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { Digest } from '@berth/registry';
 import { call, makeImage, pushImage, sha256, OCI_MANIFEST } from './support/images';
-import { berthOptions, listen, startMirror, startUpstream, type RunningMirror, type RunningServer } from './support/servers';
+import { berthApp, listen, startMirror, startUpstream, type RunningMirror, type RunningServer } from './support/servers';
 import { blobState, readLink, uploadSessions } from './support/storage';
 
 /**
@@ -174,7 +173,7 @@ describe('a pull-through cache of another Berth', () => {
 
   it('points every tag asked for at once at the one manifest fetched for them', async () => {
     // An upstream slow to serve manifests by digest: every HEAD is answered while the one GET runs.
-    const app = createApp(berthOptions(createInMemoryDriver()));
+    const app = berthApp(createInMemoryDriver());
     const slow = await listen((req, res) => {
       if (req.method === 'GET' && /\/manifests\/sha256:/.test(req.url ?? '')) setTimeout(() => app(req, res), 300);
       else app(req, res);

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createApp } from '@berth/api';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { Digest } from '@berth/registry';
 import { call, eventually, makeImage, pushImage, OCI_MANIFEST, type TestImage } from './support/images';
-import { berthOptions, listen, startMirror, type RunningMirror, type RunningServer } from './support/servers';
+import { berthApp, listen, startMirror, type RunningMirror, type RunningServer } from './support/servers';
 import { blobState, exists, uploadSessions } from './support/storage';
 
 type Front = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -22,7 +21,7 @@ describe('a pull-through cache stores only verified, complete content', () => {
 
   beforeEach(async () => {
     front = () => false;
-    const app = createApp(berthOptions(createInMemoryDriver()));
+    const app = berthApp(createInMemoryDriver());
     upstream = await listen((req, res) => {
       if (!front(req, res)) app(req, res);
     });

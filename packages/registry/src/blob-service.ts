@@ -2,8 +2,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { BlobDescriptor } from './blob-store';
 import type { RepositoryContext } from './context';
 import type { Digest } from './digest';
-import { BlobUnknownError, UnsupportedError } from './errors';
+import { BlobUnknownError } from './errors';
 import { pathFor } from './paths';
+import { assertWritable } from './write-policy';
 
 /**
  * The blobs of one repository: a global blob is visible here only through the repository's
@@ -21,28 +22,29 @@ export class BlobService {
   /** Size of a blob visible in this repository; throws `BlobUnknownError` otherwise. */
   async stat(digest: Digest): Promise<BlobDescriptor> {
     if (!(await this.isLinked(digest))) throw new BlobUnknownError(digest.toString());
-    const descriptor = await this.ctx.blobs.describe(digest);
+    const descriptor = await this.ctx.blobStore.describe(digest);
     if (!descriptor) throw new BlobUnknownError(digest.toString());
     return descriptor;
   }
 
   /** A stream of the blob from `offset` (call `stat` first for the size and visibility check). */
   async open(digest: Digest, offset = 0): Promise<Readable> {
-    return this.ctx.blobs.reader(digest, offset);
+    return this.ctx.blobStore.reader(digest, offset);
   }
 
   /** Writes `length` bytes of the blob from `offset` to `sink`, not ending it (call `stat` first). */
   async sendTo(digest: Digest, offset: number, length: number, sink: Writable): Promise<void> {
-    return this.ctx.blobs.sendTo(digest, offset, length, sink);
+    return this.ctx.blobStore.sendTo(digest, offset, length, sink);
   }
 
   /** A direct URL for the blob when the driver offers one. */
   async redirectUrl(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined> {
-    return this.ctx.blobs.redirectUrl(digest, method);
+    return this.ctx.blobStore.redirectUrl(digest, method);
   }
 
   /** Makes a stored blob visible in this repository (idempotent). */
   async link(digest: Digest): Promise<void> {
+    assertWritable(this.ctx.writes, 'push');
     await this.ctx.storage.writeLink(pathFor({ kind: 'layerLink', name: this.ctx.name, digest }), digest);
   }
 
@@ -65,10 +67,10 @@ export class BlobService {
 
   /**
    * Unlinks the blob from this repository (the data stays until garbage collection). Needs
-   * `deleteEnabled` (`UnsupportedError`); throws `BlobUnknownError` when it is not linked here.
+   * the write policy to allow deletes (`UnsupportedError`); throws `BlobUnknownError` when it is not linked here.
    */
   async delete(digest: Digest): Promise<void> {
-    if (!this.ctx.deleteEnabled) throw new UnsupportedError('deletion is disabled (storage.delete.enabled=false)');
+    assertWritable(this.ctx.writes, 'delete');
     const removed = await this.ctx.storage.deleteIfExists(pathFor({ kind: 'layerDir', name: this.ctx.name, digest }));
     if (!removed) throw new BlobUnknownError(digest.toString());
   }

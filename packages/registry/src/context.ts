@@ -3,13 +3,16 @@ import type { BlobStore } from './blob-store';
 import type { KeyedLock } from './concurrency';
 import type { Storage } from './storage';
 import type { UploadHashCache, UploadHashPeers } from './upload-hash-cache';
+import type { WritePolicy } from './write-policy';
 
 /** Process-wide settings and state every repository service shares (one per `Registry`). */
 export interface RegistryContext {
   readonly storage: Storage;
-  readonly blobs: BlobStore;
+  /** The global blob store (`blobs/<alg>/…/data`); a repository's view of it is its `BlobService`. */
+  readonly blobStore: BlobStore;
   readonly logger: Logger;
-  readonly deleteEnabled: boolean;
+  /** Which writes the services accept (`assertWritable`). */
+  readonly writes: WritePolicy;
   readonly maxManifestBytes: number;
   readonly catalogMaxEntries: number;
   /** `tags.maxtags`: the largest page of a tag list. */

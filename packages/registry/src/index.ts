@@ -1,12 +1,13 @@
 export { Registry, Repository, DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_CATALOG_MAX_ENTRIES, DEFAULT_CATALOG_PAGE_SIZE, DEFAULT_MAX_TAGS, DEFAULT_TAG_CONCURRENCY_LIMIT } from './registry';
 export type { RegistryOptions } from './registry';
+export { assertWritable, type WritePolicy, type WriteKind } from './write-policy';
 export * from './errors';
 export { Digest, HashingStream, SUPPORTED_ALGORITHMS, isSupportedAlgorithm, type DigestAlgorithm } from './digest';
 export { assertRepositoryName, assertTag, isRepositoryName, isTag, NAME_REGEXP, TAG_REGEXP, MAX_NAME_LENGTH, UPLOAD_ID_REGEXP } from './names';
 export { MediaType, essence } from './media-types';
 export { parseManifest, describeStoredManifest, MAX_MANIFEST_DEPTH, MAX_MANIFEST_DESCRIPTORS, type Descriptor, type ParsedManifest, type StoredManifestInfo } from './manifest-parse';
 export { parseReference, type ManifestReference, type StoredManifest, type PutManifestResult, ManifestService } from './manifest-service';
-export type { BlobDescriptor } from './blob-store';
+export type { BlobDescriptor, BlobStore } from './blob-store';
 export { BlobService } from './blob-service';
 export { UploadService, type UploadStatus, type ChunkOptions } from './upload-service';
 export { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from './upload-hash-cache';

@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { yieldIfDue } from '@berth/storage-driver';
 import type { BlobService } from './blob-service';
 import type { RepositoryContext } from './context';
 import { Digest } from './digest';
@@ -8,13 +8,13 @@ import {
   ManifestInvalidError,
   ManifestTooLargeError,
   ManifestUnknownError,
-  UnsupportedError,
 } from './errors';
 import { describeStoredManifest, parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse';
 import { MANIFEST_MEDIA_TYPES, NON_DISTRIBUTABLE_LAYER_TYPES } from './media-types';
 import { assertTag } from './names';
 import { pathFor } from './paths';
 import type { TagService } from './tag-service';
+import { assertWritable } from './write-policy';
 
 /** A manifest reference from a URL: a tag or a digest. */
 export type ManifestReference = { readonly tag: string; readonly digest?: undefined } | { readonly digest: Digest; readonly tag?: undefined };
@@ -49,11 +49,6 @@ export interface PutManifestResult {
 }
 
 const REFERENCE_CHECK_CONCURRENCY = 16;
-/**
- * Reference checks a worker makes between two turns of the event loop (a fast driver answers
- * without one): with 16 workers, about 64 checks per turn.
- */
-const CHECKS_PER_TURN = 4;
 
 /** The manifests of one repository (`_manifests/revisions`), stored as blobs. */
 export class ManifestService {
@@ -73,7 +68,7 @@ export class ManifestService {
   async get(reference: ManifestReference): Promise<StoredManifest> {
     const digest = reference.digest ?? (await this.tags.resolve(reference.tag));
     if (!(await this.exists(digest))) throw new ManifestUnknownError(referenceString(reference));
-    const content = await this.ctx.blobs.getContent(digest);
+    const content = await this.ctx.blobStore.getContent(digest);
     if (content === undefined) throw new ManifestUnknownError(referenceString(reference));
     return { digest, mediaType: describeStoredManifest(content).mediaType, content };
   }
@@ -92,6 +87,7 @@ export class ManifestService {
     content: Buffer,
     options: { contentType?: string; extraTags?: readonly string[]; verifyReferences?: boolean } = {},
   ): Promise<PutManifestResult> {
+    assertWritable(this.ctx.writes, 'push');
     if (content.length > this.ctx.maxManifestBytes) throw new ManifestTooLargeError(this.ctx.maxManifestBytes);
     const tags = [...(reference.tag !== undefined ? [reference.tag] : []), ...(options.extraTags ?? [])];
     tags.forEach(assertTag);
@@ -105,7 +101,7 @@ export class ManifestService {
     if (options.verifyReferences !== false) await this.verifyReferences(manifest);
 
     const { storage, name } = this.ctx;
-    await this.ctx.blobs.putContent(digest, content);
+    await this.ctx.blobStore.putContent(digest, content);
     await storage.writeLink(pathFor({ kind: 'revisionLink', name, digest }), digest);
     if (manifest.subject) {
       await storage.writeLink(pathFor({ kind: 'referrerLink', name, subject: manifest.subject.digest, digest }), digest);
@@ -117,15 +113,15 @@ export class ManifestService {
 
   /**
    * By tag: removes just the tag. By digest: removes the revision link, its referrer entry and
-   * every tag pointing at it. Needs `deleteEnabled` (`UnsupportedError`).
+   * every tag pointing at it. Needs the write policy to allow deletes (`UnsupportedError`).
    */
   async delete(reference: ManifestReference): Promise<void> {
-    if (!this.ctx.deleteEnabled) throw new UnsupportedError('deletion is disabled (storage.delete.enabled=false)');
+    assertWritable(this.ctx.writes, 'delete');
     if (reference.tag !== undefined) return this.tags.untag(reference.tag);
     const { storage, name } = this.ctx;
     const digest = reference.digest;
     if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
-    const content = await this.ctx.blobs.getContent(digest);
+    const content = await this.ctx.blobStore.getContent(digest);
     const subject = content ? describeStoredManifest(content).subject : undefined;
     await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
     if (subject) {
@@ -171,13 +167,14 @@ export class ManifestService {
     let next = 0;
     let missing = false;
     const worker = async (): Promise<void> => {
-      let checks = 0;
       while (next < descriptors.length && !missing) {
         const d = descriptors[next++];
-        const [resolves, stored] = await Promise.all([this.referenceExists(d), this.ctx.blobs.stat(d.digest)]);
+        const [resolves, stored] = await Promise.all([this.referenceExists(d), this.ctx.blobStore.stat(d.digest)]);
         if (resolves && stored) sizes.set(d.digest.toString(), stored.size);
         else missing = true;
-        if (++checks % CHECKS_PER_TURN === 0) await nextTurn();
+        // A fast driver answers without a turn of the event loop: let others in every few ms.
+        const turn = yieldIfDue();
+        if (turn) await turn;
       }
     };
     await Promise.all(Array.from({ length: Math.min(REFERENCE_CHECK_CONCURRENCY, descriptors.length) }, worker));

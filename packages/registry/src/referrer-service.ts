@@ -103,7 +103,7 @@ export class ReferrerService {
   /** The referrer descriptor of `digest`, or undefined when it is gone or refers to something else. */
   private async describe(subject: Digest, digest: Digest): Promise<ReferrerDescriptor | undefined> {
     if (!(await this.manifests.exists(digest))) return undefined;
-    const content = await this.ctx.blobs.getContent(digest);
+    const content = await this.ctx.blobStore.getContent(digest);
     if (!content) return undefined;
     const info = describeStoredManifest(content);
     if (!info.subject?.equals(subject)) return undefined;

@@ -12,6 +12,7 @@ import { Storage } from './storage';
 import { TagService } from './tag-service';
 import { UploadHashCache, type UploadHashPeers } from './upload-hash-cache';
 import { UploadService } from './upload-service';
+import { CACHE_WRITES, type WritePolicy } from './write-policy';
 
 /** Manifests up to this many bytes are accepted by default (the spec asks for at least 4 MB). */
 export const DEFAULT_MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
@@ -30,6 +31,13 @@ export interface RegistryOptions {
   readonly logger?: Logger;
   /** `storage.delete.enabled`: without it, deletes throw `UnsupportedError`. */
   readonly deleteEnabled: boolean;
+  /** `storage.maintenance.readonly.enabled`: every push and delete throws `UnsupportedError`. */
+  readonly readOnly?: boolean;
+  /**
+   * `proxy.remoteurl`: the registry is a pull-through cache; pushes and deletes from clients throw
+   * `UnsupportedError`, and the cache fills itself through `cacheRepository`.
+   */
+  readonly pullThrough?: boolean;
   /** Largest manifest accepted, in bytes (default 8 MiB). */
   readonly maxManifestBytes?: number;
   /** `catalog.maxentries`: the largest `n` a catalog request may ask for (default 1000). */
@@ -78,9 +86,10 @@ export class Repository {
 }
 
 /**
- * The registry over one storage driver: the entry point of the services. Holds the per-process
- * state (upload hash cache, upload locks); several `Registry` instances on the same storage behave
- * like several processes.
+ * The registry over one storage driver: the entry point of the services, built once per process
+ * (the cli's composition root) and shared by the HTTP API and the pull-through cache. Holds the
+ * per-process state (upload hash cache, upload locks) and the write policy; several `Registry`
+ * instances on the same storage behave like several processes.
  */
 export class Registry {
   private readonly ctx: RegistryContext;
@@ -89,9 +98,9 @@ export class Registry {
     const storage = new Storage(options.driver);
     this.ctx = {
       storage,
-      blobs: new BlobStore(storage, options.blobDescriptorCacheSize),
+      blobStore: new BlobStore(storage, options.blobDescriptorCacheSize),
       logger: options.logger ?? noopLogger,
-      deleteEnabled: options.deleteEnabled,
+      writes: { deleteEnabled: options.deleteEnabled, readOnly: options.readOnly ?? false, pullThrough: options.pullThrough ?? false },
       maxManifestBytes: options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
       catalogMaxEntries: options.catalogMaxEntries ?? DEFAULT_CATALOG_MAX_ENTRIES,
       maxTags: options.maxTags ?? DEFAULT_MAX_TAGS,
@@ -106,14 +115,30 @@ export class Registry {
     return this.ctx.maxManifestBytes;
   }
 
-  get deleteEnabled(): boolean {
-    return this.ctx.deleteEnabled;
+  /** Which writes clients may make (`UnsupportedError` for the others). */
+  get writePolicy(): WritePolicy {
+    return this.ctx.writes;
+  }
+
+  /** The global blob store: blob data by digest, whichever repositories link it. */
+  get blobStore(): BlobStore {
+    return this.ctx.blobStore;
   }
 
   /** The services of repository `name`; `NameInvalidError` when the name is not valid. */
   repository(name: string): Repository {
     assertRepositoryName(name);
     return new Repository({ ...this.ctx, name });
+  }
+
+  /**
+   * The services of repository `name` for the pull-through cache filling itself: the same storage,
+   * upload locks and hash states as `repository`, but writes are not refused by the write policy
+   * (the cache stores what it fetched, and its expiry deletes it, while clients may not write).
+   */
+  cacheRepository(name: string): Repository {
+    assertRepositoryName(name);
+    return new Repository({ ...this.ctx, name, writes: CACHE_WRITES });
   }
 
   /**

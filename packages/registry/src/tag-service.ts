@@ -1,10 +1,11 @@
 import type { RepositoryContext } from './context';
 import { mapLimit } from './concurrency';
 import type { Digest } from './digest';
-import { ManifestUnknownError, NameUnknownError, UnsupportedError } from './errors';
+import { ManifestUnknownError, NameUnknownError } from './errors';
 import { assertTag } from './names';
 import { assertPageSize, compareLexically, paginate, type Page, type PageRequest } from './pagination';
 import { pathFor } from './paths';
+import { assertWritable } from './write-policy';
 
 /** The tags of one repository (`_manifests/tags/<tag>/{current,index}`). */
 export class TagService {
@@ -24,15 +25,16 @@ export class TagService {
    */
   async tag(tag: string, digest: Digest): Promise<void> {
     assertTag(tag);
+    assertWritable(this.ctx.writes, 'push');
     const { storage, name } = this.ctx;
     await storage.writeLink(pathFor({ kind: 'tagIndexLink', name, tag, digest }), digest);
     await storage.writeLink(pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
   }
 
-  /** Removes the tag (not the manifest). Needs `deleteEnabled`; `ManifestUnknownError` when absent. */
+  /** Removes the tag (not the manifest). Needs the write policy to allow deletes; `ManifestUnknownError` when absent. */
   async untag(tag: string): Promise<void> {
     assertTag(tag);
-    if (!this.ctx.deleteEnabled) throw new UnsupportedError('deletion is disabled (storage.delete.enabled=false)');
+    assertWritable(this.ctx.writes, 'delete');
     await this.resolve(tag);
     await this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag }));
   }

@@ -11,6 +11,7 @@ import { pathFor } from './paths';
 import { isNotFound } from './storage';
 import { UploadHashCache } from './upload-hash-cache';
 import { rehashUpload, writeChunk, type ChunkOptions } from './upload-write';
+import { assertWritable } from './write-policy';
 
 export type { ChunkOptions } from './upload-write';
 
@@ -37,6 +38,7 @@ export class UploadService {
 
   /** Opens a session. `algorithm` picks the streaming hash (sha256 unless the client announced another). */
   async start(options: { algorithm?: DigestAlgorithm } = {}): Promise<UploadStatus> {
+    assertWritable(this.ctx.writes, 'push');
     const id = randomUUID();
     const startedAt = new Date();
     await this.ctx.storage.driver.putContent(this.path('uploadStartedAt', id), Buffer.from(startedAt.toISOString()));
@@ -62,6 +64,7 @@ export class UploadService {
    * closed on every path.
    */
   async append(id: string, body: Readable, options: ChunkOptions = {}): Promise<UploadStatus> {
+    assertWritable(this.ctx.writes, 'push');
     return this.locked(id, async (startedAt) => {
       options.signal?.throwIfAborted();
       const writer = (await this.openWriter(id, true)) as FileWriter;
@@ -81,6 +84,7 @@ export class UploadService {
    * `DigestInvalidError` is thrown; nothing becomes visible.
    */
   async commit(id: string, digest: Digest, body?: Readable, options: ChunkOptions = {}): Promise<BlobDescriptor> {
+    assertWritable(this.ctx.writes, 'push');
     return this.locked(id, async () => {
       const writer = await this.openWriter(id, body !== undefined);
       let size = 0;
@@ -111,6 +115,7 @@ export class UploadService {
 
   /** Cancels the session and deletes what it stored; `BlobUploadUnknownError` when there is none. */
   async cancel(id: string): Promise<void> {
+    assertWritable(this.ctx.writes, 'push');
     await this.locked(id, async () => {
       const writer = await this.openWriter(id, false);
       await writer?.cancel();
@@ -163,10 +168,10 @@ export class UploadService {
 
   /** Moves the verified upload to its content address, unless an identical blob is already there. */
   private async publish(id: string, digest: Digest, size: number): Promise<void> {
-    const existing = await this.ctx.blobs.stat(digest);
+    const existing = await this.ctx.blobStore.stat(digest);
     if (existing && existing.size === size) return;
     if (size === 0) {
-      await this.ctx.blobs.putContent(digest, Buffer.alloc(0));
+      await this.ctx.blobStore.putContent(digest, Buffer.alloc(0));
       return;
     }
     await this.ctx.storage.driver.move(this.path('uploadData', id), pathFor({ kind: 'blobData', digest }));

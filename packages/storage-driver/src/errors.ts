@@ -53,7 +53,7 @@ export class UnsupportedMethodError extends StorageDriverError {
   }
 }
 
-/** Thrown by `DriverRegistry.create` for a name nothing registered. */
+/** Thrown by `DriverFactories.create` for a name nothing registered. */
 export class UnknownDriverError extends Error {
   readonly code = 'UNKNOWN_DRIVER';
   constructor(

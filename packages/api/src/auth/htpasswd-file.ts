@@ -1,6 +1,6 @@
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { AuthSetupError } from './types';
 
 /** A bcrypt hash as htpasswd -B and others write it (`$2y$`, `$2b$`, `$2a$`), cost 4–31. */

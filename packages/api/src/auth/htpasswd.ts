@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import bcrypt from 'bcryptjs';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { quoted } from './access';
 import { HtpasswdFile } from './htpasswd-file';
 import type { Access, AuthResult, Authenticator, HtpasswdOptions, Identity } from './types';

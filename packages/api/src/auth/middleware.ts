@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { ApiError } from '../errors';
-import { matchRoute } from '../routes';
+import type { RoutedLocals, RoutedRequest } from '../request-route';
 import { accessDetail, isReadOnlyAccess, requiredAccess, type RequiredAccess } from './access';
 import type { Access, Authenticator, ChallengeError } from './types';
 
@@ -19,17 +19,12 @@ function unauthorized(header: string, needed: readonly Access[]): ApiError {
   return new ApiError('UNAUTHORIZED', 'authentication required', needed.length > 0 ? accessDetail(needed) : undefined, { 'WWW-Authenticate': header });
 }
 
-/** The access the request needs, from the route table; `undefined` when no handler will run for it. */
-function neededFor(req: Request, path: string): RequiredAccess | undefined {
+/** The access the request needs, from the route it matched; `undefined` when no handler will run for it. */
+function neededFor(req: Request, routed: RoutedRequest): RequiredAccess | undefined {
   if (!CHECKED_METHODS.has(req.method)) return undefined;
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return { required: [] };
-  }
-  const match = matchRoute(decoded);
-  // No route: the dispatcher answers 404, but only to someone with valid credentials (as for /v2/).
+  const match = routed.match;
+  // No route (or a path that does not decode): the dispatcher answers 404, but only to someone
+  // with valid credentials (as for /v2/).
   if (!match) return { required: [] };
   const query = new URL(req.originalUrl, 'http://registry.invalid').searchParams;
   return requiredAccess(match.route.name, req.method, match.params, query);
@@ -45,13 +40,13 @@ function neededFor(req: Request, path: string): RequiredAccess | undefined {
  * - no credentials: a plain challenge, unless the scheme allows anonymous pull and everything
  *   needed is a pull (or the catalog). `GET /v2/` always needs credentials, so that clients learn
  *   the scheme there.
- * `apiPath` gives the path below `http.prefix` when it is an API path (`/v2…`); other requests,
- * and methods no route answers, pass untouched.
+ * It runs after the routing middleware and uses the route it matched (`res.locals.routed`);
+ * requests outside the API (no `routed`), and methods no route answers, pass untouched.
  */
-export function authorization(auth: Authenticator, apiPath: (req: Request) => string | undefined): RequestHandler {
+export function authorization(auth: Authenticator): RequestHandler {
   return async (req, res, next) => {
-    const path = apiPath(req);
-    const needed = path === undefined ? undefined : neededFor(req, path);
+    const routed = (res.locals as RoutedLocals).routed;
+    const needed = routed === undefined ? undefined : neededFor(req, routed);
     if (!needed) return next();
     const logger = res.locals.logger as Logger;
     const asked = needed.mountSource ? [...needed.required, needed.mountSource] : needed.required;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 import { quoted, scopeParam } from './access';
 import { InvalidTokenError, parseJws, SIGNING_ALGORITHMS, verifySignature } from './jws';
 import { TrustStore } from './trust';

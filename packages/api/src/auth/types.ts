@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from '@berth/storage-driver';
+import type { Logger } from '@berth/logging';
 
 /**
  * One thing a request needs to be allowed to do, in distribution's terms: `repository:<name>:pull`,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
 import { silentLogger } from '@berth/logging';
+import { Registry, type KeyedLock, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
 import type { StorageDriver } from '@berth/storage-driver';
 import { createApp, type AppOptions } from '@berth/api';
 
@@ -18,8 +19,33 @@ export interface DriverUnderTest {
 
 export const SECRET = 'test-secret';
 
+/**
+ * What a test app is built from: the app's options and the `Registry`'s (which `testApp` builds
+ * over `driver`, as the cli's composition root does).
+ */
+export interface TestAppOptions extends AppOptions {
+  driver: StorageDriver;
+  /** storage.delete.enabled (the registry's write policy). */
+  deleteEnabled: boolean;
+  /** storage.maintenance.readonly.enabled (the registry's write policy). */
+  readOnly: boolean;
+  /** catalog.maxentries. */
+  catalogMaxEntries: number;
+  /** Largest manifest accepted, in bytes (the registry's default when absent). */
+  manifestMaxBytes?: number;
+  /** tags.maxtags. */
+  maxTags?: number;
+  /** storage.tag.concurrencylimit. */
+  tagConcurrencyLimit?: number;
+  /** storage.cache.blobdescriptorsize when storage.cache.blobdescriptor is set. */
+  blobDescriptorCacheSize?: number;
+  uploadHashes?: UploadHashCache;
+  uploadHashPeers?: UploadHashPeers;
+  uploadLocks?: KeyedLock;
+}
+
 /** App options with the suite's defaults: deletes on, redirects off, absolute Locations. */
-export function appOptions(driver: StorageDriver, overrides: Partial<AppOptions> = {}): AppOptions {
+export function appOptions(driver: StorageDriver, overrides: Partial<TestAppOptions> = {}): TestAppOptions {
   return {
     driver,
     logger: silentLogger(),
@@ -33,22 +59,46 @@ export function appOptions(driver: StorageDriver, overrides: Partial<AppOptions>
   };
 }
 
+/** The `Registry` of `options`, as the cli builds it from the configuration. */
+export function testRegistry(options: TestAppOptions): Registry {
+  return new Registry({
+    driver: options.driver,
+    logger: options.logger.child({ component: 'registry' }),
+    deleteEnabled: options.deleteEnabled,
+    readOnly: options.readOnly,
+    pullThrough: options.pullThrough !== undefined,
+    catalogMaxEntries: options.catalogMaxEntries,
+    maxManifestBytes: options.manifestMaxBytes,
+    maxTags: options.maxTags,
+    tagConcurrencyLimit: options.tagConcurrencyLimit,
+    blobDescriptorCacheSize: options.blobDescriptorCacheSize,
+    hashCache: options.uploadHashes,
+    hashPeers: options.uploadHashPeers,
+    uploadLocks: options.uploadLocks,
+  });
+}
+
+/** An app over a new `Registry` of `options` (one process serving `options.driver`). */
+export function testApp(options: TestAppOptions): Express {
+  return createApp(testRegistry(options), options);
+}
+
 /** Per-test state: a fresh driver and an app over it (`makeApp` builds more instances on the same driver). */
 export interface Harness {
   driver: StorageDriver;
   app: Express;
-  makeApp(overrides?: Partial<AppOptions>): Express;
+  makeApp(overrides?: Partial<TestAppOptions>): Express;
 }
 
 /** Registers beforeEach/afterEach that give every test a fresh driver and app. */
-export function useHarness(dut: DriverUnderTest, overrides: Partial<AppOptions> = {}): Harness {
+export function useHarness(dut: DriverUnderTest, overrides: Partial<TestAppOptions> = {}): Harness {
   let dispose: (() => Promise<void>) | undefined;
   const harness = {} as Harness;
   beforeEach(async () => {
     const made = await dut.create();
     dispose = made.dispose;
     harness.driver = made.driver;
-    harness.makeApp = (more = {}) => createApp(appOptions(made.driver, { ...overrides, ...more }));
+    harness.makeApp = (more = {}) => testApp(appOptions(made.driver, { ...overrides, ...more }));
     harness.app = harness.makeApp();
   });
   afterEach(async () => {

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { BerthConfig } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { KeyedMutex, UploadHashCache, type KeyedLock, type UploadDigestQuery, type UploadHashPeers } from '@berth/registry';
-import { createDriverRegistry, describeError, preflight } from '../load';
+import { createDriverFactories, describeError, preflight } from '../load';
 import { openStack, type ServingStack } from '../stack';
 import { isMessage, PendingQuestions, type FromHelper, type Question, type ToHelper } from './protocol';
 
@@ -109,7 +109,7 @@ process.once('message', (message: unknown) => {
   const uploadHashes = new UploadHashCache();
   const peers = new MainProcessPeers();
   (async () => {
-    const stack = await openStack(config, createDriverRegistry(), logger, preflight(config), {
+    const stack = await openStack(config, createDriverFactories(), logger, preflight(config), {
       role: 'helper',
       uploadHashes,
       uploadHashPeers: peers,

@@ -1,6 +1,6 @@
 import { loadConfig } from '@berth/config';
 import type { Logger } from '@berth/storage-driver';
-import { createDriverRegistry, startRegistry, type RunningRegistry } from '@berth/cli';
+import { createDriverFactories, startRegistry, type RunningRegistry } from '@berth/cli';
 
 /** One log line as a `recordingLogger` kept it, with the fields of its child chain merged in. */
 export interface LogLine {
@@ -38,7 +38,7 @@ export interface InProcessRegistry extends RunningRegistry {
  * servers on loopback.
  */
 export async function startInProcess(config: Record<string, unknown>): Promise<InProcessRegistry> {
-  const drivers = createDriverRegistry();
+  const drivers = createDriverFactories();
   // One process unless the test asks for more: helper processes run the built command (dist).
   const http = { workers: 1, ...(config.http as Record<string, unknown> | undefined) };
   const loaded = loadConfig({ yamlText: JSON.stringify({ ...config, http }), env: {}, drivers });

@@ -8,6 +8,7 @@ import { createApp, type AppOptions, type RegistryEvent } from '@berth/api';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { silentLogger } from '@berth/logging';
 import { createNotifier, type EndpointConfig, type Notifier, type NotifierOptions } from '@berth/notifications';
+import { Registry } from '@berth/registry';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -33,15 +34,11 @@ export function startNotifier(spoolDir: string, endpoints: EndpointConfig[], ext
 
 /** An app over a fresh in-memory driver, deletes on, reporting to `events`. */
 export function registryApp(events: AppOptions['events'], extra: Partial<AppOptions> = {}): Express {
-  return createApp({
-    driver: createInMemoryDriver(),
+  return createApp(new Registry({ driver: createInMemoryDriver(), deleteEnabled: true }), {
     logger: silentLogger(),
-    deleteEnabled: true,
-    readOnly: false,
     redirect: false,
     secret: 'test-secret',
     relativeUrls: false,
-    catalogMaxEntries: 1000,
     events,
     ...extra,
   });

@@ -4,6 +4,7 @@ import { createApp, type AppOptions } from '@berth/api';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { silentLogger } from '@berth/logging';
 import { ProxyCache, type ProxyCacheOptions } from '@berth/proxy';
+import { Registry } from '@berth/registry';
 import type { StorageDriver } from '@berth/storage-driver';
 
 /** One request a server received: method and path with query. */
@@ -51,25 +52,30 @@ export async function listen(handler: RequestListener): Promise<RunningServer> {
   };
 }
 
-/** Options of a test Berth: deletes on, redirects off, a fixed secret. */
-export function berthOptions(driver: StorageDriver, overrides: Partial<AppOptions> = {}): AppOptions {
+/** Options of a test Berth: redirects off, a fixed secret. */
+export function berthOptions(overrides: Partial<AppOptions> = {}): AppOptions {
   return {
-    driver,
     logger: silentLogger(),
-    deleteEnabled: true,
-    readOnly: false,
     redirect: false,
     secret: 'proxy-test-secret',
     relativeUrls: false,
-    catalogMaxEntries: 1000,
     ...overrides,
   };
+}
+
+/**
+ * A test Berth over `driver`, deletes on: the API over one `Registry` (`registry`, else a new one,
+ * the write policy of a pull-through cache when `overrides.pullThrough` is set).
+ */
+export function berthApp(driver: StorageDriver, overrides: Partial<AppOptions> = {}, registry?: Registry): ReturnType<typeof createApp> {
+  const served = registry ?? new Registry({ driver, deleteEnabled: true, pullThrough: overrides.pullThrough !== undefined });
+  return createApp(served, berthOptions(overrides));
 }
 
 /** A Berth (the real API over an in-memory driver) to act as the upstream. */
 export async function startUpstream(overrides: Partial<AppOptions> = {}): Promise<RunningServer & { driver: StorageDriver }> {
   const driver = createInMemoryDriver();
-  const app = createApp(berthOptions(driver, overrides));
+  const app = berthApp(driver, overrides);
   return { ...(await listen(app)), driver };
 }
 
@@ -79,17 +85,21 @@ export interface RunningMirror extends RunningServer {
 }
 
 /**
- * A Berth serving as a pull-through cache of `remoteUrl`: a `ProxyCache` over a driver (in-memory
- * unless given) passed to the API as `pullThrough`. `stop` closes the cache too.
+ * A Berth serving as a pull-through cache of `remoteUrl`, as the cli composes it: one `Registry`
+ * over a driver (in-memory unless given) with the pull-through write policy and deletes off (the
+ * default), a `ProxyCache` over
+ * that registry, passed to the API as `pullThrough`. `stop` closes the cache too.
  */
 export async function startMirror(
   remoteUrl: string,
-  options: Partial<Omit<ProxyCacheOptions, 'remoteUrl'>> & { app?: Partial<AppOptions> } = {},
+  options: Partial<Omit<ProxyCacheOptions, 'remoteUrl' | 'registry'>> & { app?: Partial<AppOptions> } = {},
 ): Promise<RunningMirror> {
   const { app: appOverrides, ...cacheOverrides } = options;
   const driver = options.driver ?? createInMemoryDriver();
-  const cache = await ProxyCache.start({ ttlMs: 0, logger: silentLogger(), ...cacheOverrides, driver, remoteUrl });
-  const running = await listen(createApp(berthOptions(driver, { pullThrough: cache, ...appOverrides })));
+  // storage.delete.enabled's default: the cache's expiry deletes all the same.
+  const registry = new Registry({ driver, deleteEnabled: false, pullThrough: true });
+  const cache = await ProxyCache.start({ ttlMs: 0, logger: silentLogger(), ...cacheOverrides, registry, driver, remoteUrl });
+  const running = await listen(berthApp(driver, { pullThrough: cache, ...appOverrides }, registry));
   return {
     ...running,
     driver,

@@ -28,8 +28,11 @@ export interface DriverFactory {
   create(parameters: Record<string, unknown>, context: DriverContext): Promise<StorageDriver>;
 }
 
-/** Name → factory. Registering a name twice is a programming error and throws. */
-export class DriverRegistry {
+/**
+ * The storage driver factories by name (`storage.<name>`). Registering a name twice is a
+ * programming error and throws. (Not a "registry": in Berth that word means the OCI registry.)
+ */
+export class DriverFactories {
   private readonly factories = new Map<string, DriverFactory>();
 
   constructor(factories: readonly DriverFactory[] = []) {

@@ -1,4 +1,4 @@
-import { DriverRegistry, UnknownDriverError, type DriverFactory, type StorageDriver } from '@berth/storage-driver';
+import { DriverFactories, UnknownDriverError, type DriverFactory, type StorageDriver } from '@berth/storage-driver';
 
 /** A factory that records what it was asked; its drivers are never used here. */
 function factory(name: string, log: string[], invalid?: string): DriverFactory {
@@ -15,27 +15,27 @@ function factory(name: string, log: string[], invalid?: string): DriverFactory {
   };
 }
 
-describe('DriverRegistry', () => {
+describe('DriverFactories', () => {
   it('lists registered names sorted and finds factories by name', () => {
     const log: string[] = [];
-    const registry = new DriverRegistry([factory('s3', log), factory('filesystem', log)]);
-    registry.register(factory('inmemory', log));
-    expect(registry.names()).toEqual(['filesystem', 'inmemory', 's3']);
-    expect(registry.has('s3')).toBe(true);
-    expect(registry.has('azure')).toBe(false);
-    expect(registry.get('inmemory').name).toBe('inmemory');
+    const factories = new DriverFactories([factory('s3', log), factory('filesystem', log)]);
+    factories.register(factory('inmemory', log));
+    expect(factories.names()).toEqual(['filesystem', 'inmemory', 's3']);
+    expect(factories.has('s3')).toBe(true);
+    expect(factories.has('azure')).toBe(false);
+    expect(factories.get('inmemory').name).toBe('inmemory');
   });
 
   it('refuses to register a name twice', () => {
-    const registry = new DriverRegistry([factory('s3', [])]);
-    expect(() => registry.register(factory('s3', []))).toThrow('storage driver "s3" is already registered');
-    expect(() => new DriverRegistry([factory('a', []), factory('a', [])])).toThrow(/already registered/);
+    const factories = new DriverFactories([factory('s3', [])]);
+    expect(() => factories.register(factory('s3', []))).toThrow('storage driver "s3" is already registered');
+    expect(() => new DriverFactories([factory('a', []), factory('a', [])])).toThrow(/already registered/);
   });
 
   it('rejects an unknown name with UnknownDriverError listing the known ones', async () => {
-    const registry = new DriverRegistry([factory('s3', []), factory('filesystem', [])]);
-    expect(() => registry.get('azure')).toThrow(UnknownDriverError);
-    await expect(registry.create('azure', {})).rejects.toMatchObject({
+    const factories = new DriverFactories([factory('s3', []), factory('filesystem', [])]);
+    expect(() => factories.get('azure')).toThrow(UnknownDriverError);
+    await expect(factories.create('azure', {})).rejects.toMatchObject({
       code: 'UNKNOWN_DRIVER',
       driver: 'azure',
       known: ['filesystem', 's3'],
@@ -45,12 +45,12 @@ describe('DriverRegistry', () => {
 
   it('validates the parameters before creating, and does not create when they are invalid', async () => {
     const log: string[] = [];
-    const registry = new DriverRegistry([factory('s3', log, 'broken')]);
-    const driver = await registry.create('s3', { bucket: 'b' });
+    const factories = new DriverFactories([factory('s3', log, 'broken')]);
+    const driver = await factories.create('s3', { bucket: 'b' });
     expect(driver.name).toBe('s3');
     expect(log).toEqual(['validate s3 {"bucket":"b"}', 'create s3 {"bucket":"b"}']);
     log.length = 0;
-    await expect(registry.create('s3', { broken: true })).rejects.toThrow('bad broken');
+    await expect(factories.create('s3', { broken: true })).rejects.toThrow('bad broken');
     expect(log).toEqual(['validate s3 {"broken":true}']);
   });
 });
