@@ -97,8 +97,8 @@ describe('berth serve settings', () => {
     const berth = await startBerth(config, { env: { REGISTRY_NO_SUCH_SECTION: 'x' } });
     await berth.stop();
     const lines = berth.process.stderr().split('\n');
-    expect(lines.find((l) => l.includes('effective configuration'))).toMatch(/ debug effective configuration .*<redacted>/);
-    expect(lines.filter((l) => l.includes('REGISTRY_NO_SUCH_SECTION'))).toEqual([expect.stringMatching(/ warn ignoring unrecognized/)]);
+    expect(lines.find((l) => l.includes('effective configuration'))).toMatch(/ level=debug msg="effective configuration" .*<redacted>/);
+    expect(lines.filter((l) => l.includes('REGISTRY_NO_SUCH_SECTION'))).toEqual([expect.stringMatching(/ level=warning msg="ignoring unrecognized/)]);
     expect(berth.process.output()).not.toContain('top-secret-upload-key');
   });
 
