@@ -75,7 +75,8 @@ export class GcProgress {
     if (message === 'garbage collection: mark done') {
       const candidates = Number(meta.candidates ?? 0);
       this.log.info('garbage collection: marked', { blobs: meta.blobs, marked: meta.marked, candidates, manifestsRead: meta.manifestsRead });
-      if (this.settings.dryRun || candidates === 0) this.enter('mark done: listing what a run would delete');
+      if (this.settings.dryRun) this.enter('mark done: listing what a run would delete');
+      else if (candidates === 0) this.enter('mark done: nothing to delete');
       else this.enter(`setting ${candidates} blobs aside, then settling ${Math.round(this.settings.settleMs / 1000)} s before the re-check`);
     } else if (message === 'garbage collection: re-check done') {
       this.log.info('garbage collection: re-checked after settling', { newRevisions: meta.newRevisions, stillNeeded: meta.stillNeeded });
