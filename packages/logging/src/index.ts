@@ -93,19 +93,23 @@ export function formatLine(
  */
 export function createLogger(options: LogOptions = {}): winston.Logger {
   const formatter = options.formatter ?? 'text';
-  const format = winston.format.printf(({ level, message, ...fields }) =>
+  // winston formats every entry before its transport drops those below the level: an entry the
+  // logger would not print (or any, when silent) is dropped first, so it costs no formatting.
+  const wanted = winston.format((info) => (!logger.silent && logger.isLevelEnabled(info.level) ? info : false))();
+  const line = winston.format.printf(({ level, message, ...fields }) =>
     formatLine(formatter, { time: new Date(), level, message: typeof message === 'string' ? message : String(message), fields }),
   );
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? 'info',
     defaultMeta: options.fields ? { ...options.fields } : undefined,
-    format,
+    format: winston.format.combine(wanted, line),
     silent: options.silent ?? false,
     transports: [transport],
   });
+  return logger;
 }
 
 /** A logger that prints nothing, for tests and library defaults. */

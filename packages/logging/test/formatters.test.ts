@@ -84,3 +84,15 @@ describe('every formatter keeps secrets out of the log', () => {
     expect(output).toContain('<redacted>');
   });
 });
+
+describe('entries the logger does not print', () => {
+  it.each<LogFormatter>(['text', 'json', 'logstash'])('%s: a line below the level is dropped before it is formatted', async (formatter) => {
+    let formatted = 0;
+    const probe = { toJSON: () => (formatted++, 'probe') };
+    const { logger, lines } = capture({ formatter, level: 'info' });
+    logger.debug('below the level', { probe });
+    logger.info('printed', { probe });
+    expect(await lines(1)).toHaveLength(1);
+    expect(formatted).toBe(1);
+  });
+});
