@@ -66,7 +66,7 @@ export interface RunningDebugServer {
 export async function startDebugServer(addr: string, options: DebugServerOptions): Promise<RunningDebugServer> {
   const server: Server = createServer(debugRequestHandler(options));
   server.keepAliveTimeout = 5_000;
-  await listenOn(server, parseListenAddress(addr, 'tcp'));
+  await listenOn(server, parseListenAddress(addr, 'tcp', 'http.debug.addr'), 'http.debug.addr');
   const address = formatAddress(server.address());
   return {
     address,

@@ -28,21 +28,28 @@ export function defaultConfigYaml(cwd: string = process.cwd()): string {
   ].join('\n');
 }
 
-/** Which configuration a command uses: a file, or the embedded default. */
-export type ConfigSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'default'; readonly yamlText: string };
+/**
+ * Which configuration a command uses: a file (named by the argument, by `REGISTRY_CONFIGURATION_PATH`,
+ * or found at the system location), or the embedded default.
+ */
+export type ConfigSource =
+  | { readonly kind: 'file'; readonly path: string; readonly origin: 'argument' | 'environment' | 'system' }
+  | { readonly kind: 'default'; readonly yamlText: string };
 
 /**
  * Chooses the configuration: the command-line argument, else `REGISTRY_CONFIGURATION_PATH`, else
- * `/etc/docker/registry/config.yml` when it exists, else the embedded default.
+ * `/etc/docker/registry/config.yml` (`systemPath`, which tests replace) when it exists, else the
+ * embedded default.
  */
 export function resolveConfigSource(
   argument: string | undefined,
   env: NodeJS.ProcessEnv,
   fileExists: (path: string) => boolean = existsSync,
+  systemPath: string = SYSTEM_CONFIG_PATH,
 ): ConfigSource {
-  if (argument !== undefined && argument !== '') return { kind: 'file', path: argument };
+  if (argument !== undefined && argument !== '') return { kind: 'file', path: argument, origin: 'argument' };
   const fromEnv = env.REGISTRY_CONFIGURATION_PATH;
-  if (fromEnv !== undefined && fromEnv !== '') return { kind: 'file', path: fromEnv };
-  if (fileExists(SYSTEM_CONFIG_PATH)) return { kind: 'file', path: SYSTEM_CONFIG_PATH };
+  if (fromEnv !== undefined && fromEnv !== '') return { kind: 'file', path: fromEnv, origin: 'environment' };
+  if (fileExists(systemPath)) return { kind: 'file', path: systemPath, origin: 'system' };
   return { kind: 'default', yamlText: defaultConfigYaml() };
 }

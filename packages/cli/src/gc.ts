@@ -2,7 +2,8 @@ import { parseGoDurationNs } from '@berth/config';
 import { createLogger } from '@berth/logging';
 import { collectGarbage, formatBytes, summarizeReport, type GarbageCollectReport } from '@berth/registry';
 import { InvalidArgumentError } from 'commander';
-import { describeSource, loadEffectiveConfig } from './load';
+import { GcProgress } from './gc-progress';
+import { attributeToSource, describeSource, loadEffectiveConfig } from './load';
 
 /** The options of `berth garbage-collect`. */
 export interface GarbageCollectFlags {
@@ -32,8 +33,9 @@ function dryRunList(report: GarbageCollectReport): string {
 /**
  * `berth garbage-collect [--dry-run] [--delete-untagged] [--grace-period D] [config]`: one online
  * collection over the configured storage (configuration resolved like `serve`; the registry may be
- * serving meanwhile, read-only mode is not needed). Logs go to stderr at the configured level
- * (deleted items at debug); stdout gets the dry run's list and one summary line. SIGINT/SIGTERM
+ * serving meanwhile, read-only mode is not needed). Logs go to stderr at the configured level: each
+ * phase at info, deleted items at debug; on a terminal a progress line is rewritten in place beside
+ * them. stdout gets the dry run's list and one summary line. SIGINT/SIGTERM
  * interrupt the run, which then puts back what it had set aside; a second one exits at once (130),
  * leaving the journal to the next run. Resolves with the exit code: 0 on success, 1 when items
  * failed or the run was interrupted.
@@ -45,7 +47,7 @@ export async function runGarbageCollect(argument: string | undefined, flags: Gar
   for (const warning of config.warnings) if (/\bstorage\b/.test(warning)) logger.warn(warning);
   const gc = config.storage.gc;
   const gracePeriodMs = flags.gracePeriod ?? gc.graceperiod;
-  logger.debug('garbage collection starting', { source: describeSource(source), driver: config.storage.driver, gracePeriodMs, settleMs: gc.settle });
+  const progress = new GcProgress(logger, { dryRun: flags.dryRun ?? false, deleteUntagged: flags.deleteUntagged ?? false, gracePeriodMs, settleMs: gc.settle });
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -59,18 +61,29 @@ export async function runGarbageCollect(argument: string | undefined, flags: Gar
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const driver = await drivers.create(config.storage.driver, config.storage.parameters, {
-    logger: logger.child({ component: 'storage', driver: config.storage.driver }),
-  });
+  const driver = await drivers
+    .create(config.storage.driver, config.storage.parameters, {
+      logger: logger.child({ component: 'storage', driver: config.storage.driver }),
+    })
+    .catch((error: unknown) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      throw attributeToSource(source, error);
+    });
   try {
+    progress.begin({ source: describeSource(source), driver: config.storage.driver });
     const report = await collectGarbage(driver, {
       gracePeriodMs,
       settleMs: gc.settle,
       deleteUntagged: flags.deleteUntagged ?? false,
       dryRun: flags.dryRun ?? false,
-      logger: logger.child({ component: 'gc' }),
+      logger: progress.logger(logger.child({ component: 'gc' })),
       signal: controller.signal,
+    }).catch((error: unknown) => {
+      progress.abandon();
+      throw error;
     });
+    progress.finish(report);
     if (report.dryRun) process.stdout.write(dryRunList(report));
     process.stdout.write(`${summarizeReport(report)}\n`);
     for (const failure of report.errors) logger.error('garbage collection: failed', failure);

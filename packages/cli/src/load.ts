@@ -1,4 +1,6 @@
 import { AuthSetupError, createAuthenticator, type Authenticator, type AuthenticatorOptions } from '@berth/api';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, loadConfig, type AuthConfig, type BerthConfig } from '@berth/config';
 import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import { inmemoryDriverFactory } from '@berth/driver-inmemory';
@@ -20,21 +22,60 @@ export interface LoadedConfig {
   readonly drivers: DriverFactories;
 }
 
-/**
- * Loads the effective configuration for a command: the file chosen by `resolveConfigSource` (or the
- * embedded default) with the `REGISTRY_*` variables of `env` applied. Throws `ConfigError`.
- */
-export function loadEffectiveConfig(argument: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {
-  const drivers = createDriverFactories();
-  const source = resolveConfigSource(argument, env);
-  const config =
-    source.kind === 'file' ? loadConfig({ file: source.path, env, drivers }) : loadConfig({ yamlText: source.yamlText, env, drivers });
-  return { config, source, drivers };
+export interface LoadOptions {
+  /** Where the system configuration is looked for (default `/etc/docker/registry/config.yml`; tests replace it). */
+  readonly systemConfigPath?: string;
 }
 
-/** Where a configuration came from, for logs: the file path, or "built-in default". */
+/**
+ * Loads the effective configuration for a command: the file chosen by `resolveConfigSource` (or the
+ * embedded default) with the `REGISTRY_*` variables of `env` applied. Throws `ConfigError`, or
+ * `SystemConfigError` when the file is the one found at the system location.
+ */
+export function loadEffectiveConfig(argument: string | undefined, env: NodeJS.ProcessEnv, options: LoadOptions = {}): LoadedConfig {
+  const drivers = createDriverFactories();
+  const source = resolveConfigSource(argument, env, existsSync, options.systemConfigPath);
+  try {
+    const config =
+      source.kind === 'file' ? loadConfig({ file: source.path, env, drivers }) : loadConfig({ yamlText: source.yamlText, env, drivers });
+    return { config, source, drivers };
+  } catch (error) {
+    throw attributeToSource(source, error);
+  }
+}
+
+/** Where a configuration came from, for logs: the file path, or "built-in defaults". */
 export function describeSource(source: ConfigSource): string {
-  return source.kind === 'file' ? source.path : 'built-in default';
+  return source.kind === 'file' ? source.path : 'built-in defaults';
+}
+
+/**
+ * A configuration error in the file found at the system location (`/etc/docker/registry/config.yml`),
+ * which the user did not name and may not know is read (Debian's docker-registry package installs
+ * one): the message says where the error is and why that file was read.
+ */
+export class SystemConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly path: string,
+    override readonly cause: Error,
+  ) {
+    super(
+      `${oneLine(cause.message)} [in ${path}, read because no file was named and REGISTRY_CONFIGURATION_PATH is not set; ` +
+        'give your own with `berth serve <file>` or REGISTRY_CONFIGURATION_PATH]',
+    );
+    this.name = 'SystemConfigError';
+  }
+}
+
+/** `error` as thrown for a command using `source`: a configuration error in the system file becomes a `SystemConfigError`. */
+export function attributeToSource(source: ConfigSource, error: unknown): unknown {
+  if (source.kind !== 'file' || source.origin !== 'system' || error instanceof SystemConfigError || !isConfigurationError(error)) return error;
+  return new SystemConfigError(source.path, error);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 /**
@@ -46,13 +87,23 @@ export function isConfigurationError(error: unknown): error is Error {
     error instanceof ConfigError ||
     error instanceof DriverParameterError ||
     error instanceof UnknownDriverError ||
-    error instanceof ListenAddressError
+    error instanceof ListenAddressError ||
+    error instanceof SystemConfigError
   );
 }
 
-/** An error as `berth` reports it: a configuration error's one-line message, anything else's stack. */
+/** An error of the operating system (a busy port, a missing or unreadable file): `code` ENOENT, EADDRINUSE, … and the call that failed. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return error instanceof Error && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) && typeof syscall === 'string';
+}
+
+/**
+ * An error as `berth` reports it: a configuration error's or a system error's one-line message
+ * (the cause, for the user to fix), anything else's stack (a bug).
+ */
 export function describeError(error: unknown): string {
-  if (isConfigurationError(error)) return error.message.replace(/\s*\n\s*/g, ' ');
+  if (isConfigurationError(error) || isSystemError(error)) return oneLine(error.message);
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
@@ -96,11 +147,25 @@ export function authenticatorOptions(auth: AuthConfig): AuthenticatorOptions | u
 function loadAuth(auth: AuthConfig): Authenticator | undefined {
   const options = authenticatorOptions(auth);
   if (!options) return undefined;
+  if (auth.type === 'htpasswd' && isDirectory(auth.path)) {
+    throw new ConfigError(
+      'auth.htpasswd.path',
+      `${auth.path} is a directory, not an htpasswd file: name the file itself (for example ${join(auth.path, 'htpasswd')}, created with \`htpasswd -cB <file> <user>\`)`,
+    );
+  }
   try {
     return createAuthenticator(options);
   } catch (error) {
     if (error instanceof AuthSetupError) throw new ConfigError(error.key, error.message);
     throw error;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

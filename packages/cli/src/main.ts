@@ -1,20 +1,30 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { withImplicitServe } from './argv';
 import { runConfigCheck, runConfigPrint } from './config-commands';
 import { parseGracePeriod, runGarbageCollect, type GarbageCollectFlags } from './gc';
 import { describeError } from './load';
 import { runServe } from './serve';
+import { berthVersion } from './version';
 
 /**
- * The `berth` command line. Configuration errors end the command with exit code 1 and one line on
- * stderr naming the key; any other error prints its stack (it is a bug or an environment problem).
+ * The `berth` command line. Configuration errors and system errors (a busy port, a missing or
+ * unreadable file) end the command with exit code 1 and one line on stderr naming the key or the
+ * cause; any other error prints its stack (it is a bug).
  */
-function version(): string {
-  const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
+
+/** What `--help` of the commands that read the configuration says about `REGISTRY_*` variables. */
+const ENVIRONMENT_HELP = `
+Configuration file: the [config] argument, else $REGISTRY_CONFIGURATION_PATH, else
+/etc/docker/registry/config.yml when it exists, else built-in defaults (filesystem storage
+under ./data, listening on :5000). Which one was read is logged at start-up.
+
+Environment: any configuration key can be set as REGISTRY_ followed by the key's path in
+upper case, levels joined by _, the value read as YAML; it overrides the file. For example
+  REGISTRY_HTTP_ADDR=127.0.0.1:5000                       sets http.addr
+  REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/srv/registry  sets storage.filesystem.rootdirectory
+  REGISTRY_LOG_FORMATTER=json                             sets log.formatter
+See docs/configuration.md#environment-overrides.
+`;
 
 function fail(error: unknown): number {
   process.stderr.write(`berth: ${describeError(error)}\n`);
@@ -35,7 +45,7 @@ async function exitWith(body: () => number | Promise<number>): Promise<void> {
 export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command('berth')
     .description('A container registry server (OCI Distribution API) with pluggable storage.')
-    .version(version())
+    .version(berthVersion())
     .showHelpAfterError();
 
   program
@@ -44,6 +54,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       'serve the registry; config from the argument, else $REGISTRY_CONFIGURATION_PATH, else /etc/docker/registry/config.yml, else built-in defaults',
     )
     .argument('[config]', 'path to config.yml')
+    .addHelpText('after', ENVIRONMENT_HELP)
     .action((config: string | undefined) => exitWith(() => runServe(config, env)));
 
   const configCommand = program.command('config').description('validate or show the effective configuration');
@@ -51,11 +62,13 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .command('check')
     .description('validate the configuration (file, defaults and REGISTRY_* variables)')
     .argument('[config]', 'path to config.yml')
+    .addHelpText('after', ENVIRONMENT_HELP)
     .action((config: string | undefined) => exitWith(() => runConfigCheck(config, env)));
   configCommand
     .command('print')
     .description('print the effective configuration as YAML, secrets redacted')
     .argument('[config]', 'path to config.yml')
+    .addHelpText('after', ENVIRONMENT_HELP)
     .action((config: string | undefined) => exitWith(() => runConfigPrint(config, env)));
 
   program
@@ -64,6 +77,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       'delete blobs no manifest references (and with --delete-untagged, untagged manifests nothing kept needs) while the registry keeps serving; config resolved like serve',
     )
     .argument('[config]', 'path to config.yml')
+    .addHelpText('after', ENVIRONMENT_HELP)
     .option('-d, --dry-run', 'only list what would be deleted; storage is not written')
     .option('-m, --delete-untagged', 'also delete untagged manifests that no kept index or subject needs')
     .option('--grace-period <duration>', 'keep unreferenced content younger than this (Go duration; default storage.gc.graceperiod, 1h)', parseGracePeriod)

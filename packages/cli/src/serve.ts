@@ -5,10 +5,11 @@ import type { DriverFactories, Logger } from '@berth/storage-driver';
 import { startGcSchedule } from './gc-schedule';
 import type { ShutdownResult } from './lifecycle';
 import { formatAddress, listenOn } from './listen';
-import { describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
+import { attributeToSource, describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
 import { HelperPool } from './processes/pool';
 import { ConnectionRouter } from './router';
 import { openStack } from './stack';
+import { startupLine } from './startup';
 
 /** A registry that is serving: its address, and how to stop it. */
 export interface RunningRegistry {
@@ -112,14 +113,19 @@ function catchSignals(): { first: Promise<NodeJS.Signals>; onRepeat(listener: (s
 export async function runServe(argument: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
   const signals = catchSignals();
   const { config, source, drivers } = loadEffectiveConfig(argument, env);
-  const checked = preflight(config);
+  let registry: RunningRegistry;
   const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: config.log.fields });
-  const { warnings: _logged, ...effective } = redactConfig(config, drivers) as { warnings: unknown } & Record<string, unknown>;
-  logger.debug('effective configuration', { source: describeSource(source), config: effective });
-  for (const warning of checked.warnings) logger.warn(warning);
-
-  const registry = await startRegistry(config, drivers, logger, checked);
-  logger.info(`listening on ${registry.address}`, { driver: config.storage.driver, workers: config.http.workers });
+  try {
+    const checked = preflight(config);
+    const { warnings: _logged, ...effective } = redactConfig(config, drivers) as { warnings: unknown } & Record<string, unknown>;
+    logger.debug('effective configuration', { source: describeSource(source), config: effective });
+    for (const warning of checked.warnings) logger.warn(warning);
+    registry = await startRegistry(config, drivers, logger, checked);
+  } catch (error) {
+    throw attributeToSource(source, error);
+  }
+  const started = startupLine(config, source, registry.address);
+  logger.info(started.message, started.fields);
 
   const signal = await signals.first;
   logger.info(`received ${signal}: shutting down`, { draintimeoutMs: config.http.draintimeout });

@@ -12,12 +12,20 @@ const TLS_VERSIONS: Readonly<Record<TlsConfig['minimumtls'], SecureVersion>> = {
   'tls1.3': 'TLSv1.3',
 };
 
+/** Why a file cannot be read, in words. */
+const READ_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
 function readPem(key: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(key, `cannot read ${path}${code ? ` (${code})` : ''}`);
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new ConfigError(key, `cannot read ${path}: ${READ_FAILURES[code] ?? (code || (error as Error).message)}`);
   }
 }
 

@@ -4,15 +4,15 @@ describe('resolveConfigSource', () => {
   const none = (): boolean => false;
 
   it('takes the command-line argument first', () => {
-    expect(resolveConfigSource('a.yml', { REGISTRY_CONFIGURATION_PATH: 'b.yml' }, () => true)).toEqual({ kind: 'file', path: 'a.yml' });
+    expect(resolveConfigSource('a.yml', { REGISTRY_CONFIGURATION_PATH: 'b.yml' }, () => true)).toEqual({ kind: 'file', path: 'a.yml', origin: 'argument' });
   });
 
   it('then REGISTRY_CONFIGURATION_PATH', () => {
-    expect(resolveConfigSource(undefined, { REGISTRY_CONFIGURATION_PATH: 'b.yml' }, () => true)).toEqual({ kind: 'file', path: 'b.yml' });
+    expect(resolveConfigSource(undefined, { REGISTRY_CONFIGURATION_PATH: 'b.yml' }, () => true)).toEqual({ kind: 'file', path: 'b.yml', origin: 'environment' });
   });
 
   it('then /etc/docker/registry/config.yml when it exists', () => {
-    expect(resolveConfigSource(undefined, {}, (p) => p === SYSTEM_CONFIG_PATH)).toEqual({ kind: 'file', path: SYSTEM_CONFIG_PATH });
+    expect(resolveConfigSource(undefined, {}, (p) => p === SYSTEM_CONFIG_PATH)).toEqual({ kind: 'file', path: SYSTEM_CONFIG_PATH, origin: 'system' });
   });
 
   it('else the embedded default', () => {

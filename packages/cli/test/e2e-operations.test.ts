@@ -84,7 +84,7 @@ describe('the access log of berth serve', () => {
         .split('\n')
         .find((l) => l.includes('requestId=e2e-access-1'))!;
       const fields = Object.fromEntries([...line.matchAll(/ (\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
-      expect(line).toMatch(/ info request /);
+      expect(line).toMatch(/ level=info msg=request /);
       expect(fields).toMatchObject({
         method: 'GET',
         path: '/v2/library/app/tags/list',
@@ -105,7 +105,7 @@ describe('the access log of berth serve', () => {
     try {
       expect((await fetch(`${quiet.url}/v2/`, { headers: { 'X-Request-Id': 'e2e-access-2' } })).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(quiet.process.output()).not.toMatch(/e2e-access-2| info request /);
+      expect(quiet.process.output()).not.toMatch(/e2e-access-2| msg=request /);
     } finally {
       await quiet.stop();
     }
@@ -140,8 +140,8 @@ describe('the storage health check of berth serve on a filesystem that becomes u
       ...(asRoot ? NOBODY : {}),
     });
     try {
-      const url = `http://${(await spawned.waitForOutput(/listening on (\S+)/, 20_000))[1]}`;
-      const debugUrl = `http://${(await spawned.waitForOutput(/debug server at (\S+)/, 5_000))[1]}`;
+      const url = `http://${(await spawned.waitForOutput(/listening on ([^\s"]+)/, 20_000))[1]}`;
+      const debugUrl = `http://${(await spawned.waitForOutput(/debug server at ([^\s"]+)/, 5_000))[1]}`;
       const health = async (): Promise<number> => (await fetch(`${debugUrl}/debug/health`)).status;
       expect(spawned.output()).not.toMatch(/not implemented/);
       expect(await health()).toBe(200);

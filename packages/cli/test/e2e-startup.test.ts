@@ -1,9 +1,9 @@
-import { request } from 'node:http';
-import { existsSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { runBerth, startBerth, testConfig, writeConfig } from './helpers/berth';
+import { REPO_ROOT, runBerth, startBerth, testConfig, writeConfig } from './helpers/berth';
 import { cleanupAll, freePort, makeTempDir } from './helpers/processes';
 
 /** `berth serve` and `berth config` as a user meets them: start-up errors, overrides, signals. */
@@ -14,6 +14,20 @@ afterAll(cleanupAll);
 function expectOneLineError(result: { code: number | null; stderr: string; stdout: string }, key: string): void {
   const lines = result.stderr.trimEnd().split('\n');
   expect({ code: result.code, lines }).toEqual({ code: 1, lines: [expect.stringContaining(key)] });
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+/**
+ * Asserts a start that failed once the storage was open: exit 1, and besides log lines of what had
+ * started (put away again) exactly one stderr line, `berth: …` naming `cause`, no stack.
+ */
+function expectOneErrorLine(result: { code: number | null; stderr: string }, cause: string): void {
+  const lines = result.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((l) => !l.startsWith('time='));
+  expect({ code: result.code, lines }).toEqual({ code: 1, lines: [expect.stringMatching(/^berth: /)] });
+  expect(lines[0]).toContain(cause);
   expect(result.stderr).not.toMatch(/^\s+at /m);
 }
 
@@ -65,8 +79,103 @@ describe('berth serve refuses a bad configuration with one line naming the key',
     expectOneLineError(await runBerth(['serve', await writeConfig(config)]), 'notifications.spooldir');
   });
 
+  it('a TLS certificate that does not exist, naming the file and why', async () => {
+    const dir = await makeTempDir('tls');
+    const config = testConfig({ inmemory: {} }, { tls: { certificate: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+    const result = await runBerth(['serve', await writeConfig(config)]);
+    expectOneLineError(result, `http.tls.certificate: cannot read ${join(dir, 'cert.pem')}: no such file`);
+  });
+
+  it('a configuration path that is a directory', async () => {
+    const dir = await makeTempDir('config-dir');
+    expectOneLineError(await runBerth(['serve', dir]), dir);
+  });
+
+  it('an htpasswd path that is a directory says so, rather than telling to create a file at the directory’s path', async () => {
+    const dir = await makeTempDir('htpasswd-dir');
+    const config = { ...testConfig({ inmemory: {} }), auth: { htpasswd: { realm: 'r', path: dir } } };
+    const result = await runBerth(['serve', await writeConfig(config)]);
+    expectOneLineError(result, `auth.htpasswd.path: ${dir} is a directory`);
+    expect(result.stderr).not.toContain(`htpasswd -cB ${dir} `);
+  });
+
+  /** A real listener on a loopback port, for the port-in-use cases. */
+  async function occupyPort(): Promise<{ port: number; close(): Promise<void> }> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as { port: number }).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('a port another process listens on: one line naming http.addr, the address and "already in use"', async () => {
+    const taken = await occupyPort();
+    try {
+      const result = await runBerth(['serve', await writeConfig(testConfig({ inmemory: {} }, { workers: 1 }))], {
+        env: { REGISTRY_HTTP_ADDR: `127.0.0.1:${taken.port}` },
+      });
+      expectOneErrorLine(result, `http.addr: 127.0.0.1:${taken.port} is already in use`);
+    } finally {
+      await taken.close();
+    }
+  });
+
+  it('a debug port another process listens on names http.debug.addr, not http.addr', async () => {
+    const taken = await occupyPort();
+    try {
+      const config = testConfig({ inmemory: {} }, { workers: 1, debug: { addr: `127.0.0.1:${taken.port}` } });
+      expectOneErrorLine(await runBerth(['serve', await writeConfig(config)]), `http.debug.addr: 127.0.0.1:${taken.port} is already in use`);
+    } finally {
+      await taken.close();
+    }
+  });
+
   it('the same errors from berth config check', async () => {
     expectOneLineError(await runBerth(['config', 'check', await writeConfig(testConfig({ s3: { region: 'us-east-1' } }))]), 'bucket');
+  });
+});
+
+describe('berth says what it is and what it runs', () => {
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
+
+  it('berth --version prints the version of packages/cli/package.json', async () => {
+    expect(await runBerth(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it('serve --help explains the REGISTRY_* variables with an example', async () => {
+    const result = await runBerth(['serve', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/REGISTRY_ followed by the key's path in\s+upper case/);
+    expect(result.stdout).toMatch(/REGISTRY_HTTP_ADDR=127\.0\.0\.1:5000\s+sets http\.addr/);
+    expect(result.stdout).toContain('/etc/docker/registry/config.yml');
+  });
+
+  it('the start-up line names the version, the configuration file, the driver with its root, the address and the processes', async () => {
+    const root = await makeTempDir('startup-root');
+    const berth = await startBerth(testConfig({ filesystem: { rootdirectory: root } }, { workers: 1 }));
+    await berth.stop();
+    const line = berth.process
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('listening on'));
+    expect(line).toContain(`msg="berth ${version} listening on ${berth.hostPort} with 1 process, filesystem storage at ${root}, configuration `);
+    expect(line).toMatch(new RegExp(` version=${version.replace(/\./g, '\\.')} config=\\S+config\\.yml driver=filesystem rootdirectory=${root} workers=1$`));
+  });
+
+  it('log.formatter logstash: the start-up line is one JSON object with @timestamp, @version, level and message', async () => {
+    const berth = await startBerth(testConfig({ inmemory: {} }, { workers: 1 }), { env: { REGISTRY_LOG_FORMATTER: 'logstash' } });
+    await berth.stop();
+    const lines = berth.process.stderr().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const started = lines.find((l) => String(l.message).includes('listening on'));
+    expect(started).toEqual({
+      '@timestamp': expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+      '@version': '1',
+      level: 'info',
+      message: expect.stringMatching(new RegExp(`^berth \\S+ listening on ${berth.hostPort.replace(/\./g, '\\.')} with 1 process, inmemory storage, configuration `)),
+      version,
+      config: expect.stringMatching(/config\.yml$/),
+      driver: 'inmemory',
+      workers: 1,
+    });
+    expect(lines.every((l) => typeof l['@timestamp'] === 'string' && l['@version'] === '1' && 'message' in l && !('msg' in l))).toBe(true);
   });
 });
 
@@ -97,9 +206,26 @@ describe('berth serve settings', () => {
     const berth = await startBerth(config, { env: { REGISTRY_NO_SUCH_SECTION: 'x' } });
     await berth.stop();
     const lines = berth.process.stderr().split('\n');
-    expect(lines.find((l) => l.includes('effective configuration'))).toMatch(/ debug effective configuration .*<redacted>/);
-    expect(lines.filter((l) => l.includes('REGISTRY_NO_SUCH_SECTION'))).toEqual([expect.stringMatching(/ warn ignoring unrecognized/)]);
+    expect(lines.find((l) => l.includes('effective configuration'))).toMatch(/ level=debug msg="effective configuration" .*<redacted>/);
+    expect(lines.filter((l) => l.includes('REGISTRY_NO_SUCH_SECTION'))).toEqual([expect.stringMatching(/ level=warning msg="ignoring unrecognized/)]);
     expect(berth.process.output()).not.toContain('top-secret-upload-key');
+  });
+
+  it.each(['json', 'logstash'])('log.formatter %s keeps secrets out of the debug log too', async (formatter) => {
+    const config = {
+      ...testConfig({ s3: { bucket: 'images', region: 'us-east-1', regionendpoint: 'http://127.0.0.1:9', secretkey: 'storage-secret-key', accesskey: 'AKIAEXAMPLE' } }, { secret: 'top-secret-upload-key', workers: 1 }),
+      log: { level: 'debug', formatter, fields: { password: 'field-password' } },
+    };
+    const berth = await startBerth(config);
+    await berth.stop();
+    const output = berth.process.output();
+    for (const secret of ['top-secret-upload-key', 'storage-secret-key', 'field-password']) expect(output).not.toContain(secret);
+    const effective = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => (l.msg ?? l.message) === 'effective configuration');
+    expect(JSON.stringify(effective)).toContain('<redacted>');
   });
 
   it('serves on a unix socket with net: unix, and removes the socket when stopped', async () => {

@@ -85,7 +85,7 @@ describe('berth serve with http.workers: 2 (a main process and one helper)', () 
       ...testConfig({ filesystem: { rootdirectory: root } }, { workers: 2, debug: { addr: '127.0.0.1:0', prometheus: { enabled: true } } }),
       log: { level: 'debug', formatter: 'text' },
     });
-    debugUrl = `http://${(await server.process.waitForOutput(/debug server at (\S+)/, 5_000))[1]}`;
+    debugUrl = `http://${(await server.process.waitForOutput(/debug server at ([^\s"]+)/, 5_000))[1]}`;
   });
 
   afterAll(async () => {

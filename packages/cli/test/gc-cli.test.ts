@@ -126,6 +126,21 @@ describe('berth garbage-collect', () => {
     for (const digest of deleted) expect(await stored(digest)).toBe(true);
   });
 
+  it('off a terminal, logs each phase at info in order (marking, marked, re-checked, finished) and no progress line', async () => {
+    const result = await runBerth(['garbage-collect', '--grace-period', '0s', configPath], { env: { REGISTRY_STORAGE_GC_SETTLE: '0s' } });
+    expect(result.code).toBe(0);
+    const phases = result.stderr
+      .split('\n')
+      .filter((line) => / level=info msg="garbage collection: /.test(line))
+      .map((line) => /msg="garbage collection: ([^"]+)"/.exec(line)![1]);
+    expect(phases).toEqual(['marking', 'marked', 're-checked after settling', 'finished']);
+    const line = (phase: string): string => result.stderr.split('\n').find((l) => l.includes(`msg="garbage collection: ${phase}"`))!;
+    expect(line('marking')).toMatch(/ source=\S+config\.yml driver=filesystem .*gracePeriodMs=0 settleMs=0/);
+    expect(line('marked')).toMatch(/ blobs=9 marked=6 candidates=3 /);
+    expect(line('finished')).toMatch(/ deletedBlobs=3 deletedBytes=\d+ deletedManifests=0 errors=0 interrupted=false durationMs=\d+/);
+    expect(result.stderr).not.toContain('\r');
+  });
+
   it('the storage.gc keys come from the file and REGISTRY_STORAGE_GC_* variables', async () => {
     const withGrace = await writeConfig(testConfig({ filesystem: { rootdirectory: join(root) }, gc: { graceperiod: '0s', settle: '0s' } }));
     const result = await runBerth(['garbage-collect', '--dry-run', withGrace]);

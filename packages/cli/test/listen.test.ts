@@ -66,12 +66,16 @@ describe('listenOn', () => {
     }
   });
 
-  it('rejects with EADDRINUSE when the port is taken', async () => {
+  it('rejects a taken port with an http.addr error naming the address and the cause', async () => {
     const first = createServer();
     await listenOn(first, parseListenAddress('127.0.0.1:0'));
     const port = (first.address() as { port: number }).port;
     try {
-      await expect(listenOn(createServer(), parseListenAddress(`127.0.0.1:${port}`))).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(listenOn(createServer(), parseListenAddress(`127.0.0.1:${port}`))).rejects.toMatchObject({
+        name: 'ListenAddressError',
+        key: 'http.addr',
+        message: `http.addr: 127.0.0.1:${port} is already in use (another process listens there)`,
+      });
     } finally {
       await new Promise((r) => first.close(r));
     }

@@ -69,7 +69,7 @@ export async function startBerth(config: unknown, options: { env?: Record<string
   assertBerthBuilt();
   const configPath = await writeConfig(config);
   const spawned = spawnTracked(process.execPath, [BERTH_BIN, 'serve', configPath], { cwd: REPO_ROOT, env: cleanEnv(options.env) });
-  const match = await spawned.waitForOutput(/listening on (\S+)/, options.timeoutMs ?? 60_000);
+  const match = await spawned.waitForOutput(/listening on ([^\s"]+)/, options.timeoutMs ?? 60_000);
   const hostPort = match[1]!;
   return {
     process: spawned,
