@@ -199,8 +199,9 @@ const HERE: Record<string, () => Promise<void>> = {
     const berth = await startBerth({ ...testConfig({ inmemory: {} }), log: { level: 'info', formatter: 'json', fields: { service: 'migrating' } } });
     await berth.stop();
     const lines = berth.process.stderr().trim().split('\n');
-    const listening = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => String(line.message).startsWith('listening on'));
-    expect(listening).toMatchObject({ level: 'info', service: 'migrating' });
+    const listening = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => String(line.msg).includes(' listening on '));
+    // distribution's (logrus's) JSON field names, and log.fields on every line.
+    expect(listening).toMatchObject({ level: 'info', service: 'migrating', time: expect.any(String) });
   },
   'http.tls.minimumtls': async () => {
     const dir = await makeTempDir('minimumtls');
