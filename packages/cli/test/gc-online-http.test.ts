@@ -76,7 +76,7 @@ async function serve(driver: StorageDriver): Promise<{ base: string; server: Ser
 }
 
 /**
- * Runs collections, `pauseMs` apart, until `stop` settles or `signal` aborts (the test ended, e.g.
+ * Runs collections, at least `pauseMs` apart, until `stop` settles or `signal` aborts (the test ended, e.g.
  * timed out: nothing keeps collecting after it); resolves with their reports.
  */
 async function collectUntil(
@@ -92,9 +92,13 @@ async function collectUntil(
     () => (done = true),
   );
   const reports: GarbageCollectReport[] = [];
+  // The pause doubles after each run (up to 20 times the first): the first runs race the push
+  // closely, and however slow a loaded machine makes a push attempt, one soon fits between two runs.
+  let pause = pauseMs;
   while (!done && !signal.aborted) {
     reports.push(await collectGarbage(driver, { gracePeriodMs, settleMs: 20, signal }));
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, pauseMs * 20);
   }
   return reports;
 }
