@@ -2,15 +2,6 @@ import { MediaType, parseManifest, type Descriptor } from '@berth/registry';
 import type { RequestContext } from './context';
 import type { EventDescriptor, RegistryEventAction, RegistryEventTarget } from './event-types';
 
-export type {
-  EventDescriptor,
-  RegistryEvent,
-  RegistryEventAction,
-  RegistryEventListener,
-  RegistryEventRequest,
-  RegistryEventTarget,
-} from './event-types';
-
 /** An IPv4 or IPv6 address (what distribution accepts from forwarding headers). */
 function isIp(value: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(value) || (value.includes(':') && /^[0-9A-Fa-f:.]+$/.test(value));

@@ -7,7 +7,7 @@ export type {
   RegistryEventListener,
   RegistryEventRequest,
   RegistryEventTarget,
-} from './events';
+} from './event-types';
 export { ERROR_TABLE, ApiError, errorEnvelope, type ErrorCode, type ErrorSpec, type ErrorEnvelope } from './errors';
 export { ROUTES, type Route } from './routes';
 export { accessLog, uploadEventsOf, type AccessLogOptions, type RequestObserver, type RequestRecord, type UploadEvent } from './access-log';
