@@ -1,4 +1,4 @@
-import type { GarbageCollectReport } from '@berth/registry';
+import type { GarbageCollectReport, GcProgressEvent } from '@berth/registry';
 import type { Logger } from '@berth/storage-driver';
 
 /** What `berth garbage-collect` writes its progress line to: stderr, or a stream in tests. */
@@ -16,11 +16,11 @@ export interface GcRunSettings {
 }
 
 /**
- * The phases of one `garbage-collect` run, for the person watching it. The collection reports its
- * phases as debug lines (`garbage collection: mark done`, `… re-check done`, one line per deleted
- * item); `logger()` passes them on unchanged and this turns them into one info line per phase
- * (marking, marked, re-checked, finished), and, when `output` is a terminal, a progress line
- * rewritten in place (`\r`) with the phase, the counts and the seconds spent.
+ * The phases of one `garbage-collect` run, for the person watching it. The collection tells when
+ * each phase ends (`onProgress`, given to `collectGarbage`); this logs one info line per phase
+ * (marking, marked, re-checked, finished) and, when `output` is a terminal, keeps a progress line
+ * rewritten in place (`\r`) with the phase, the counts and the seconds spent. `logger()` keeps the
+ * collection's own log lines from running into that line.
  */
 export class GcProgress {
   private phase = 'starting';
@@ -51,14 +51,13 @@ export class GcProgress {
     }
   }
 
-  /** A logger for the collection that sees its phase lines and forwards everything to `inner`. */
+  /** A logger for the collection: each line goes to `inner` with the progress line cleared first and drawn again after. */
   logger(inner: Logger): Logger {
     const around =
       (level: 'error' | 'warn' | 'info' | 'debug') =>
       (message: string, meta?: Record<string, unknown>): unknown => {
         this.clear();
         const result = inner[level](message, meta);
-        this.observe(message, meta ?? {});
         this.draw();
         return result;
       };
@@ -71,22 +70,24 @@ export class GcProgress {
     };
   }
 
-  private observe(message: string, meta: Record<string, unknown>): void {
-    if (message === 'garbage collection: mark done') {
-      const candidates = Number(meta.candidates ?? 0);
-      this.log.info('garbage collection: marked', { blobs: meta.blobs, marked: meta.marked, candidates, manifestsRead: meta.manifestsRead });
+  /** What the collection tells at the end of each phase (`GarbageCollectOptions.onProgress`). */
+  readonly onProgress = (event: GcProgressEvent): void => {
+    this.clear();
+    if (event.phase === 'marked') {
+      const { phase: _phase, ...counts } = event;
+      this.log.info('garbage collection: marked', counts);
       if (this.settings.dryRun) this.enter('mark done: listing what a run would delete');
-      else if (candidates === 0) this.enter('mark done: nothing to delete');
-      else this.enter(`setting ${candidates} blobs aside, then settling ${Math.round(this.settings.settleMs / 1000)} s before the re-check`);
-    } else if (message === 'garbage collection: re-check done') {
-      this.log.info('garbage collection: re-checked after settling', { newRevisions: meta.newRevisions, stillNeeded: meta.stillNeeded });
+      else if (event.candidates === 0) this.enter('mark done: nothing to delete');
+      else this.enter(`setting ${event.candidates} blobs aside, then settling ${Math.round(this.settings.settleMs / 1000)} s before the re-check`);
+    } else if (event.phase === 'rechecked') {
+      this.log.info('garbage collection: re-checked after settling', { newRevisions: event.newRevisions, stillNeeded: event.stillNeeded });
       this.enter('deleting what nothing needs, putting back what a push needs');
-    } else if (message === 'garbage collection: deleted blob') {
-      this.deletedBlobs++;
-    } else if (message === 'garbage collection: deleted untagged manifest') {
-      this.deletedManifests++;
+    } else {
+      this.deletedBlobs = event.deletedBlobs;
+      this.deletedManifests = event.deletedManifests;
     }
-  }
+    this.draw();
+  };
 
   /** Ends the progress line and logs the outcome. */
   finish(report: GarbageCollectReport): void {

@@ -78,6 +78,7 @@ export async function runGarbageCollect(argument: string | undefined, flags: Gar
       deleteUntagged: flags.deleteUntagged ?? false,
       dryRun: flags.dryRun ?? false,
       logger: progress.logger(logger.child({ component: 'gc' })),
+      onProgress: progress.onProgress,
       signal: controller.signal,
     }).catch((error: unknown) => {
       progress.abandon();

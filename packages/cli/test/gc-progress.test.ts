@@ -29,7 +29,12 @@ describe('GcProgress on a terminal', () => {
     const progress = new GcProgress(logger, { dryRun: false, deleteUntagged: false, gracePeriodMs: 0, settleMs: 0 }, tty.stream);
 
     progress.begin({ driver: 'inmemory' });
-    const report = await collectGarbage(driver, { gracePeriodMs: 0, settleMs: 0, logger: progress.logger(logger.child({ component: 'gc' })) });
+    const report = await collectGarbage(driver, {
+      gracePeriodMs: 0,
+      settleMs: 0,
+      logger: progress.logger(logger.child({ component: 'gc' })),
+      onProgress: progress.onProgress,
+    });
     progress.finish(report);
     await new Promise((resolve) => setImmediate(resolve));
 
@@ -48,7 +53,7 @@ describe('GcProgress on a terminal', () => {
     plain.stream.isTTY = false;
     const progress = new GcProgress(createLogger({ silent: true }), { dryRun: true, deleteUntagged: false, gracePeriodMs: 0, settleMs: 0 }, plain.stream);
     progress.begin({});
-    progress.logger(createLogger({ silent: true })).debug('garbage collection: mark done', { candidates: 2 });
+    progress.onProgress({ phase: 'marked', blobs: 2, marked: 0, candidates: 2, manifestsRead: 0 });
     progress.abandon();
     await new Promise((resolve) => setImmediate(resolve));
     expect(plain.text()).toBe('');

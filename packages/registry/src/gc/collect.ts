@@ -8,7 +8,7 @@ import { ManifestReader } from './manifest-refs';
 import { markReachable } from './mark';
 import { planSweep, type SweepPlan } from './plan';
 import { DEFAULT_STALE_RUN_MS, recoverInterruptedRuns } from './recovery';
-import type { GarbageCollectReport } from './report';
+import type { GarbageCollectReport, GcProgressEvent } from './report';
 import type { SweepOutcome } from './run-state';
 import { sweep } from './sweep';
 
@@ -34,6 +34,8 @@ export interface GarbageCollectOptions {
   readonly logger?: Logger;
   /** Ends the run early; anything already set aside is put back. */
   readonly signal?: AbortSignal;
+  /** Told when each phase ends (a progress display); called synchronously, must not throw. */
+  readonly onProgress?: (event: GcProgressEvent) => void;
   /** Run directories idle this long count as left by a dead run (default 5 min). */
   readonly staleRunMs?: number;
 }
@@ -107,7 +109,9 @@ export async function collectGarbage(driver: StorageDriver, options: GarbageColl
     });
   }
   const plan = planSweep(before, blobs, mark, cutoffMs);
-  logger.debug('garbage collection: mark done', { blobs: blobs.size, marked: mark.marked.size, candidates: plan.blobs.length, manifestsRead: reader.readCount });
+  const marked = { blobs: blobs.size, marked: mark.marked.size, candidates: plan.blobs.length, manifestsRead: reader.readCount };
+  logger.debug('garbage collection: mark done', marked);
+  options.onProgress?.({ phase: 'marked', ...marked });
 
   const base = {
     runId,
@@ -134,7 +138,7 @@ export async function collectGarbage(driver: StorageDriver, options: GarbageColl
   if (interrupted() || (plan.blobs.length === 0 && plan.revisions.length === 0)) {
     return finish({ ...nothingDeleted(), protectedBlobs: plan.protectedBlobs, protectedBytes: plan.protectedBytes });
   }
-  const outcome = await sweep(storage, plan, { runId, graceMs, settleMs, concurrency, logger, signal: options.signal, before, reader, fail });
+  const outcome = await sweep(storage, plan, { runId, graceMs, settleMs, concurrency, logger, signal: options.signal, onProgress: options.onProgress, before, reader, fail });
   return finish(outcome);
 }
 

@@ -5,7 +5,7 @@ export {
   DEFAULT_GC_SETTLE_MS,
   type GarbageCollectOptions,
 } from './collect';
-export { formatBytes, summarizeReport, type CollectedBlob, type CollectedManifest, type GarbageCollectReport } from './report';
+export { formatBytes, summarizeReport, type CollectedBlob, type CollectedManifest, type GarbageCollectReport, type GcProgressEvent } from './report';
 export { GC_ROOT } from './layout';
 export { manifestReferences, type ManifestRefs } from './manifest-refs';
 export { GcScheduler, type GcScheduleOptions } from './scheduler';

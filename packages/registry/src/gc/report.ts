@@ -77,3 +77,12 @@ export function summarizeReport(report: GarbageCollectReport): string {
   if (report.interrupted) parts.push('interrupted (everything set aside was put back)');
   return `garbage collection${report.dryRun ? ' (dry run)' : ''}: ${parts.join('; ')}`;
 }
+
+/**
+ * What a collection tells as it goes (`GarbageCollectOptions.onProgress`): the mark is done (with
+ * its counts), the re-check after settling is done, the sweep is done (what it deleted).
+ */
+export type GcProgressEvent =
+  | { readonly phase: 'marked'; readonly blobs: number; readonly marked: number; readonly candidates: number; readonly manifestsRead: number }
+  | { readonly phase: 'rechecked'; readonly newRevisions: number; readonly stillNeeded: number }
+  | { readonly phase: 'swept'; readonly deletedBlobs: number; readonly deletedManifests: number };

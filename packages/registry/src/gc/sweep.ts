@@ -7,6 +7,7 @@ import { decisionPath, planPath, runDir } from './layout';
 import type { ManifestReader } from './manifest-refs';
 import { encodeDecision, encodePlan, revisionKey, type Decision, type SweepPlan } from './plan';
 import { findStillNeeded } from './recheck';
+import type { GcProgressEvent } from './report';
 import { sleep, startHeartbeat, type SweepOutcome } from './run-state';
 import {
   dropTagHistory,
@@ -26,6 +27,7 @@ export interface SweepSettings {
   readonly concurrency: number;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  readonly onProgress?: (event: GcProgressEvent) => void;
   /** The mark's walk of `repositories/`, compared with a fresh one by the re-check. */
   readonly before: RepositoryInventory;
   /** The mark's manifest reader (its cache saves reading known manifests again). */
@@ -103,6 +105,7 @@ export async function sweep(storage: Storage, plan: SweepPlan, settings: SweepSe
   for (const r of gone) logger.debug('garbage collection: deleted untagged manifest', { repository: r.candidate.repository, digest: r.candidate.digest.toString() });
   for (const a of rescued) logger.info('garbage collection: put back a blob that a push made during the run needs', { digest: blobKey(a) });
   for (const r of revived) logger.info('garbage collection: put back a manifest that a push made during the run needs', { repository: r.candidate.repository, digest: r.candidate.digest.toString() });
+  settings.onProgress?.({ phase: 'swept', deletedBlobs: deleted.length, deletedManifests: gone.length });
   return {
     deletedBlobs: deleted.map((a) => ({ digest: blobKey(a), size: a.candidate.size })),
     deletedManifests: gone.map((r) => ({ repository: r.candidate.repository, digest: r.candidate.digest.toString() })),
@@ -123,7 +126,9 @@ async function recheck(storage: Storage, settings: SweepSettings, aside: SetAsid
     const removedKeys = new Set(removed.filter((r) => r.removed).map(revKey));
     const decision = await findStillNeeded(settings.before, after, settings.reader, touched, { planned, removed: removedKeys });
     await storage.driver.putContent(decisionPath(settings.runId), encodeDecision(decision));
-    settings.logger.debug('garbage collection: re-check done', { newRevisions: decision.newRevisions, stillNeeded: decision.rescuedBlobs.length });
+    const rechecked = { newRevisions: decision.newRevisions, stillNeeded: decision.rescuedBlobs.length };
+    settings.logger.debug('garbage collection: re-check done', rechecked);
+    settings.onProgress?.({ phase: 'rechecked', ...rechecked });
     return decision;
   } catch (error) {
     settings.fail(runDir(settings.runId), new Error(`re-check failed, putting everything back: ${error instanceof Error ? error.message : String(error)}`));
