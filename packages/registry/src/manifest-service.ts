@@ -1,5 +1,5 @@
-import { yieldIfDue } from '@berth/storage-driver';
 import type { BlobService } from './blob-service';
+import { mapLimit } from './concurrency';
 import type { RepositoryContext } from './context';
 import { Digest } from './digest';
 import {
@@ -164,20 +164,14 @@ export class ManifestService {
    */
   private async storedSizes(descriptors: readonly Descriptor[]): Promise<Map<string, number>> {
     const sizes = new Map<string, number>();
-    let next = 0;
     let missing = false;
-    const worker = async (): Promise<void> => {
-      while (next < descriptors.length && !missing) {
-        const d = descriptors[next++];
-        const [resolves, stored] = await Promise.all([this.referenceExists(d), this.ctx.blobStore.stat(d.digest)]);
-        if (resolves && stored) sizes.set(d.digest.toString(), stored.size);
-        else missing = true;
-        // A fast driver answers without a turn of the event loop: let others in every few ms.
-        const turn = yieldIfDue();
-        if (turn) await turn;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(REFERENCE_CHECK_CONCURRENCY, descriptors.length) }, worker));
+    // mapLimit lets timers and I/O in every few ms, also when the driver answers from memory.
+    await mapLimit(descriptors, REFERENCE_CHECK_CONCURRENCY, async (d) => {
+      if (missing) return;
+      const [resolves, stored] = await Promise.all([this.referenceExists(d), this.ctx.blobStore.stat(d.digest)]);
+      if (resolves && stored) sizes.set(d.digest.toString(), stored.size);
+      else missing = true;
+    });
     return sizes;
   }
 
