@@ -1,12 +1,8 @@
+import { REDACTED, SECRET_LOOKING_KEY } from '@berth/logging';
 import type { DriverFactories } from '@berth/storage-driver';
 import { ROOT } from './schema';
 import type { Shape } from './shape';
 import type { BerthConfig } from './types';
-
-export const REDACTED = '<redacted>';
-
-/** Free-form keys (driver parameters, middleware options, log fields) that look like credentials. */
-const SECRET_LOOKING_KEY = /secret|password|passwd|token|credential|apikey|licensekey|privatekey|accountkey/i;
 
 /**
  * A copy of the configuration safe to log: secret keys (`http.secret`, `proxy.password`, redis and

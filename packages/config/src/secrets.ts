@@ -1,7 +1,7 @@
 import type { DriverFactories } from '@berth/storage-driver';
 import { ConfigError } from './errors';
 import { isRawMap, RawScalar, type RawNode } from './raw';
-import { REDACTED } from './redact';
+import { REDACTED } from '@berth/logging';
 import { ROOT, STORAGE_META } from './schema';
 import type { Shape } from './shape';
 

@@ -1,13 +1,14 @@
 import { redactConfig, REDACTED } from '@berth/config';
 import { load, testDrivers } from './helpers';
 
-const SECRETS = ['s3-secret-key-value', 'http-secret-value', 'proxy-password-value', 'Bearer notification-token', 'redis-password-value', 'smtp-password-value', 'mw-token-value', 'field-password-value'];
+const SECRETS = ['s3-secret-key-value', 'http-secret-value', 'proxy-password-value', 'Bearer notification-token', 'redis-password-value', 'smtp-password-value', 'mw-token-value', 'field-password-value', 'field-authorization-value'];
 
 const YAML = `version: 0.1
 log:
   fields:
     service: registry
     db_password: field-password-value
+    upstream_authorization: field-authorization-value
   hooks:
     - type: mail
       options:
@@ -57,7 +58,8 @@ describe('redactConfig', () => {
     expect(redacted.proxy).toMatchObject({ username: 'mirror-user', password: REDACTED });
     expect(redacted.notifications.endpoints[0]?.headers).toEqual({ Authorization: [REDACTED] });
     expect(redacted.redis).toMatchObject({ addrs: ['redis:6379'], password: REDACTED });
-    expect(redacted.log.fields).toEqual({ service: 'registry', db_password: REDACTED });
+    // The same names the logger redacts in its fields (@berth/logging's SECRET_LOOKING_KEY).
+    expect(redacted.log.fields).toEqual({ service: 'registry', db_password: REDACTED, upstream_authorization: REDACTED });
     expect(redacted.middleware).toEqual({ storage: [{ name: 'cloudfront', disabled: false, options: { baseurl: 'https://cdn/', token: REDACTED } }] });
   });
 

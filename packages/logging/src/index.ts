@@ -30,8 +30,11 @@ export interface LogOptions {
 /** What replaces the value of a field whose name looks like a credential. */
 export const REDACTED = '<redacted>';
 
-/** Field names that look like credentials (as in the configuration's redaction): their values are never printed. */
-const SECRET_LOOKING_KEY = /secret|password|passwd|token|credential|apikey|licensekey|privatekey|accountkey|authorization/i;
+/**
+ * Names that look like credentials: such log fields are never printed, nor such free-form keys of
+ * the configuration (`berth config print`, the effective configuration logged at debug).
+ */
+export const SECRET_LOOKING_KEY = /secret|password|passwd|token|credential|apikey|licensekey|privatekey|accountkey|authorization/i;
 
 /** logrus's level names: distribution prints `warning`, not `warn`. */
 const LEVEL_NAMES: Readonly<Record<string, string>> = { error: 'error', warn: 'warning', info: 'info', debug: 'debug' };
