@@ -72,7 +72,7 @@ function listenError(error: Error, target: ListenTarget, key: ListenKey): Error 
       return new ListenAddressError(key, `${where} is already in use (another process listens there)`);
     case 'EACCES':
       return new ListenAddressError(
-        'http.addr',
+        key,
         target.kind === 'unix'
           ? `permission denied creating the socket ${target.path}`
           : `permission denied listening on ${where} (ports below 1024 need root or CAP_NET_BIND_SERVICE)`,

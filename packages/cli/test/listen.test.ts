@@ -80,4 +80,17 @@ describe('listenOn', () => {
       await new Promise((r) => first.close(r));
     }
   });
+
+  it('names the key it was given when the port needs privileges (http.debug.addr, not http.addr)', async () => {
+    // The tests run as root, who may listen anywhere: the server answers EACCES as for a non-root user.
+    const server = createServer();
+    server.listen = function refuse(this: typeof server) {
+      process.nextTick(() => this.emit('error', Object.assign(new Error('listen EACCES'), { code: 'EACCES' })));
+      return this;
+    } as typeof server.listen;
+    await expect(listenOn(server, parseListenAddress('127.0.0.1:80'), 'http.debug.addr')).rejects.toMatchObject({
+      key: 'http.debug.addr',
+      message: 'http.debug.addr: permission denied listening on 127.0.0.1:80 (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
+    });
+  });
 });
