@@ -11,11 +11,13 @@
 // package of something used or listed in tsconfig.test.json's "types", or be in IMPLICIT below.
 //
 // Imports are found with a regular expression over .ts/.js/.mjs/.cjs files: `from '…'`,
-// `import '…'`, `import('…')`, `require('…')`. No dependency of its own.
+// `import '…'`, `import('…')`, `require('…')`, comments left out (scripts/lib/imports.js, shared with
+// check-layers.js). No dependency of its own.
 //   usage: node scripts/check-dependencies.js [ROOT]   (exit status 1 and one line per finding)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { SOURCE, importSpecifiers, sourceFiles } = require('./lib/imports');
 
 /** Root tools used without an import, a quoted name or a command; each with the reason. */
 const IMPLICIT = {
@@ -24,25 +26,9 @@ const IMPLICIT = {
 };
 
 const root = path.resolve(process.argv[2] ?? path.join(__dirname, '..'));
-const SOURCE = /\.(ts|js|mjs|cjs)$/;
-const SKIP_DIRS = new Set(['node_modules', 'dist', 'coverage', '.git', '.rgw', '.node24', 'tmp', 'data']);
-const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"]([^'"\n]+)['"]/g;
 
 function readJson(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
-}
-
-function sourceFiles(dir) {
-  if (!fs.existsSync(dir)) return [];
-  const out = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) out.push(...sourceFiles(path.join(dir, entry.name)));
-    } else if (SOURCE.test(entry.name)) {
-      out.push(path.join(dir, entry.name));
-    }
-  }
-  return out;
 }
 
 /** The package names a specifier imports: '@scope/name/sub' -> '@scope/name', 'name/sub' -> 'name'. */
@@ -55,8 +41,8 @@ function packageOf(specifier) {
 function importsOf(files) {
   const found = new Set();
   for (const file of files) {
-    for (const match of fs.readFileSync(file, 'utf8').matchAll(IMPORT)) {
-      const name = packageOf(match[1]);
+    for (const specifier of importSpecifiers(file)) {
+      const name = packageOf(specifier);
       if (name) found.add(name);
     }
   }

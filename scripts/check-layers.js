@@ -13,6 +13,7 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
+const { importSpecifiers, sourceFiles } = require('./lib/imports');
 
 /**
  * The @berth packages each package may use. cli (the composition root) → api (HTTP) → registry
@@ -44,23 +45,6 @@ const LAYERS = {
     'storage-driver',
   ],
 };
-
-const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
-
-function sourceFiles(dir) {
-  const files = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...sourceFiles(full));
-    else if (/\.ts$/.test(entry.name) && !/\.d\.ts$/.test(entry.name)) files.push(full);
-  }
-  return files;
-}
-
-function importsOf(file) {
-  const text = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  return [...text.matchAll(IMPORT)].map((m) => m[1]);
-}
 
 /** `./x` from `file` → the module file it names, or undefined when it is not a source file. */
 function resolveLocal(file, specifier) {
@@ -143,7 +127,7 @@ function checkLayers(root = path.resolve(__dirname, '..')) {
     for (const file of sourceFiles(src)) {
       const rel = path.relative(root, file);
       const local = [];
-      for (const specifier of importsOf(file)) {
+      for (const specifier of importSpecifiers(file)) {
         if (specifier.startsWith('@berth/')) {
           const target = specifier.slice('@berth/'.length).split('/')[0];
           if (target !== name && !allowed.includes(target)) problems.push(`${rel}: imports ${specifier}, a layer it may not use`);
