@@ -68,7 +68,7 @@ describeS3(`API over a frozen S3 store (${skipReason ?? describeS3Server()})`, (
   it('answers 503 UNAVAILABLE while the store is frozen and serves the blob again once it thaws', async () => {
     const params = s3TestParameters('api-frozen') ?? {};
     const proxy = await FaultyProxy.start(String(params.regionendpoint));
-    const driver = await s3DriverFactory.create({ ...params, regionendpoint: proxy.endpoint, maxretries: 0, idletimeout: '1s' }, {});
+    const driver = await s3DriverFactory.create({ ...params, regionendpoint: proxy.endpoint, maxretries: 0, idletimeout: '2s' }, {});
     try {
       const app = testApp(appOptions(driver));
       const digest = await pushBlob(app, 'app', 'stored before the stall');

@@ -32,6 +32,39 @@ function sdkLogger(logger: Logger): NonNullable<S3ClientConfig['logger']> {
   return { trace: emit('trace'), debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
+/** The SDK's retry strategy interface (version 2), as far as `retryTimeoutsOnce` uses it. */
+interface RetryStrategyV2Like {
+  mode?: string;
+  acquireInitialRetryToken(scope: string): Promise<unknown>;
+  refreshRetryTokenForRetry(token: { getRetryCount(): number }, info: { error?: unknown }): Promise<unknown>;
+  recordSuccess(token: unknown): void;
+}
+
+/**
+ * A request that timed out (`connecttimeout`, `idletimeout`) is retried only when that was its
+ * first attempt: one new connection often works after one that was dropped silently, but against
+ * a frozen store every attempt waits the whole time-out, so a stall ends a request after at most
+ * two time-outs (plus back-off) whatever `maxretries` says. Wraps the strategy the client resolved.
+ */
+function retryTimeoutsOnce(client: S3Client): void {
+  const config = client.config as unknown as { retryStrategy: () => Promise<RetryStrategyV2Like> };
+  const resolve = config.retryStrategy;
+  let wrapped: Promise<RetryStrategyV2Like> | undefined;
+  config.retryStrategy = () =>
+    (wrapped ??= resolve().then((inner) => ({
+      mode: inner.mode,
+      acquireInitialRetryToken: (scope) => inner.acquireInitialRetryToken(scope),
+      refreshRetryTokenForRetry: async (token, info) => {
+        // The SDK names resets and refusals TimeoutError too; only those without a code (or ETIMEDOUT) timed out.
+        const error = info.error as { name?: unknown; code?: unknown } | undefined;
+        const timedOut = error?.name === 'TimeoutError' && (error.code === undefined || error.code === 'ETIMEDOUT');
+        if (timedOut && token.getRetryCount() >= 1) throw info.error;
+        return inner.refreshRetryTokenForRetry(token, info);
+      },
+      recordSuccess: (token) => inner.recordSuccess(token),
+    })));
+}
+
 /**
  * Builds the SDK client for the parameters. Every S3-compatible store gets the settings Ceph RGW
  * and MinIO need: checksums only where the API requires them (with the SDK's defaults a streamed
@@ -42,9 +75,9 @@ function sdkLogger(logger: Logger): NonNullable<S3ClientConfig['logger']> {
  * Resilience: the SDK's adaptive retry mode (exponential back-off with jitter, a client-side rate
  * limiter that slows down on `SlowDown`/throttling, and the SDK's retry quota, which stops retrying
  * when most recent attempts failed) retries throttling, 5xx, timeouts and connection errors up to
- * `maxretries` times. `connecttimeout` bounds connecting; `idletimeout` bounds any silence on a
- * connection while a request waits for its answer or its body, so a stalled store ends a request
- * with a `TimeoutError` instead of holding it.
+ * `maxretries` times (a time-out only once: `retryTimeoutsOnce`). `connecttimeout` bounds
+ * connecting; `idletimeout` bounds any silence on a connection while a request waits for its
+ * answer or its body, so a stalled store ends a request with a `TimeoutError` instead of holding it.
  *
  * With `v4auth: false` the client signs with Signature Version 2 (`signer` below), and the
  * returned client carries it as `sigv2Signer` for presigned URLs.
@@ -83,6 +116,7 @@ export function createS3Client(params: S3Parameters, logger: Logger | undefined,
     signer: sigv2Signer,
     logger: params.logLevel !== 'off' && logger ? sdkLogger(logger) : undefined,
   });
+  retryTimeoutsOnce(client);
   if (sigv2Signer) {
     const provider = client.config.credentials as unknown as () => Promise<SigningCredentials>;
     credentials = () => provider();

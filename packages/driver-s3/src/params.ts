@@ -98,7 +98,7 @@ export const DEFAULTS = {
   /** Berth's own keys (distribution's s3 driver has no equivalents): retries after the first attempt, timeouts in ms. */
   maxRetries: 3,
   connectTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
+  idleTimeoutMs: 20_000,
 } as const;
 
 /** The driver's parsed, validated parameters. */

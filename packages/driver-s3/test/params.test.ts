@@ -49,7 +49,7 @@ describe('s3 driver parameters', () => {
       redirectEndpoint: undefined,
       maxRetries: 3,
       connectTimeoutMs: 10_000,
-      idleTimeoutMs: 30_000,
+      idleTimeoutMs: 20_000,
     });
     expect(S3_DEFAULTS.chunkSize).toBe(10 * MIB);
   });

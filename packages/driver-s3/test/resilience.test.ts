@@ -62,11 +62,22 @@ describeS3(`s3 driver against a failing store (${skipReason ?? describeS3Server(
   let proxy: FaultyProxy;
   let driver: TestDriver;
 
-  async function open(overrides: Record<string, unknown>): Promise<TestDriver> {
+  /** A driver through a new proxy; `direct` reaches the same root without the proxy (and default-ish patience). */
+  async function open(overrides: Record<string, unknown>): Promise<{ direct: () => Promise<TestDriver> }> {
     const params = s3TestParameters('resilience', overrides) ?? {};
     proxy = await FaultyProxy.start(String(params.regionendpoint));
     driver = (await s3DriverFactory.create({ ...params, regionendpoint: proxy.endpoint }, {})) as TestDriver;
-    return driver;
+    return { direct: async () => (await s3DriverFactory.create({ ...params, idletimeout: '60s', maxretries: 3 }, {})) as TestDriver };
+  }
+
+  /** Stores `content` around the proxy: a busy RGW may stay silent for longer than the tests' short idletimeout while it stores. */
+  async function store(direct: () => Promise<TestDriver>, path: string, content: Buffer): Promise<void> {
+    const writer = await direct();
+    try {
+      await writer.putContent(path, content);
+    } finally {
+      await writer.close?.();
+    }
   }
 
   afterEach(async () => {
@@ -76,8 +87,8 @@ describeS3(`s3 driver against a failing store (${skipReason ?? describeS3Server(
   });
 
   it('ends a request in flight to a frozen store with StorageUnavailableError while the store is still frozen, and works again once it thaws', async () => {
-    await open({ maxretries: 0, idletimeout: '1s' });
-    await driver.putContent('/frozen/a', Buffer.from('before the stall'));
+    const { direct } = await open({ maxretries: 0, idletimeout: '2s' });
+    await store(direct, '/frozen/a', Buffer.from('before the stall'));
     proxy.freeze();
     const outcome = await driver.stat('/frozen/a').then(
       () => 'answered',
@@ -90,9 +101,22 @@ describeS3(`s3 driver against a failing store (${skipReason ?? describeS3Server(
     expect((await driver.getContent('/frozen/a')).toString()).toBe('before the stall');
   });
 
+  it('retries a timed-out request once at most: a frozen store ends it after two attempts whatever maxretries says', async () => {
+    const { direct } = await open({ maxretries: 5, idletimeout: '1s' });
+    await store(direct, '/frozen/b', Buffer.from('x'));
+    proxy.freeze();
+    const outcome = await driver.stat('/frozen/b').then(
+      () => undefined,
+      (error: unknown) => error as Error & { cause?: { $metadata?: { attempts?: number } } },
+    );
+    expect(proxy.frozen).toBe(true);
+    expect(outcome).toBeInstanceOf(StorageUnavailableError);
+    expect(outcome?.cause?.$metadata?.attempts).toBe(2);
+  });
+
   it('fails a blob body that stalls mid-way after idletimeout instead of hanging', async () => {
-    await open({ maxretries: 0, idletimeout: '1s' });
-    await driver.putContent('/frozen/big', randomBytes(16 * 1024 * 1024));
+    const { direct } = await open({ maxretries: 0, idletimeout: '2s' });
+    await store(direct, '/frozen/big', randomBytes(24 * 1024 * 1024)); // more than the sockets buffer
     const stream = await driver.reader('/frozen/big', 0);
     const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
     expect(first.length).toBeGreaterThan(0);
