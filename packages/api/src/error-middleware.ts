@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { RangeInvalidError, RegistryError } from '@berth/registry';
+import { RangeInvalidError, asRegistryError } from '@berth/registry';
 import type { Logger } from '@berth/logging';
 import { ApiError, ERROR_TABLE, errorEnvelope, type ErrorCode } from './errors';
 
@@ -26,15 +26,18 @@ interface Classified {
   message: string;
   detail?: unknown;
   headers: Record<string, string>;
+  /** The storage failed (mapped from a storage error, not raised by the registry itself). */
+  storage?: boolean;
 }
 
 function classify(error: unknown): Classified {
-  if (error instanceof RegistryError) {
+  const domain = asRegistryError(error);
+  if (domain) {
     const headers: Record<string, string> = {};
-    if (error instanceof RangeInvalidError && error.sizes.resourceSize !== undefined) {
-      headers['Content-Range'] = `bytes */${error.sizes.resourceSize}`;
+    if (domain instanceof RangeInvalidError && domain.sizes.resourceSize !== undefined) {
+      headers['Content-Range'] = `bytes */${domain.sizes.resourceSize}`;
     }
-    return { code: error.code, message: error.message, detail: error.detail, headers };
+    return { code: domain.code, message: domain.message, detail: domain.detail, headers, storage: domain !== error };
   }
   if (error instanceof ApiError) return { code: error.code, message: error.message, detail: error.detail, headers: { ...error.headers } };
   return { code: 'UNKNOWN', message: 'internal server error', headers: {} };
@@ -42,7 +45,8 @@ function classify(error: unknown): Classified {
 
 /**
  * THE error middleware: writes `{"errors":[{code,message,detail}]}` with the status of
- * `ERROR_TABLE`. Client mistakes are domain errors (4xx); anything else is UNKNOWN/500 and logged
+ * `ERROR_TABLE`. Client mistakes are domain errors (4xx); a storage that cannot answer is UNAVAILABLE
+ * (503, `asRegistryError`), logged at warn; anything else is UNKNOWN/500 and logged
  * with its stack. A client that went away gets nothing; that is logged at info as 499 by the access
  * log and here only when the error is not an ordinary disconnect.
  */
@@ -55,10 +59,12 @@ export function errorMiddleware(rootLogger: Logger): ErrorRequestHandler {
       if (!res.destroyed) res.destroy();
       return;
     }
-    const { code, message, detail, headers } = classify(error);
+    const { code, message, detail, headers, storage } = classify(error);
     if (code === 'UNKNOWN') {
       const err = error instanceof Error ? error : new Error(String(error));
       logger.error('request failed', { error: err.message, stack: err.stack, method: req.method, path: req.path });
+    } else if (storage) {
+      logger.warn('request failed: the storage is unavailable', { error: message, method: req.method, path: req.path });
     } else {
       logger.debug('request refused', { code, message });
     }

@@ -4,6 +4,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Logger } from '@berth/storage-driver';
 import type { S3Parameters } from './params';
+import { SignatureV2Signer, type SigningCredentials } from './sigv2';
 
 /** Input fields worth a debug line; bodies and streams are never logged. */
 const LOGGED_INPUT = ['Bucket', 'Key', 'Prefix', 'UploadId', 'PartNumber', 'Range', 'CopySource', 'CopySourceRange', 'ContentLength', 'StartAfter'];
@@ -31,21 +32,73 @@ function sdkLogger(logger: Logger): NonNullable<S3ClientConfig['logger']> {
   return { trace: emit('trace'), debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
+/** The SDK's retry strategy interface (version 2), as far as `retryTimeoutsOnce` uses it. */
+interface RetryStrategyV2Like {
+  mode?: string;
+  acquireInitialRetryToken(scope: string): Promise<unknown>;
+  refreshRetryTokenForRetry(token: { getRetryCount(): number }, info: { error?: unknown }): Promise<unknown>;
+  recordSuccess(token: unknown): void;
+}
+
+/**
+ * A request that timed out (`connecttimeout`, `idletimeout`) is retried only when that was its
+ * first attempt: one new connection often works after one that was dropped silently, but against
+ * a frozen store every attempt waits the whole time-out, so a stall ends a request after at most
+ * two time-outs (plus back-off) whatever `maxretries` says. Wraps the strategy the client resolved.
+ */
+function retryTimeoutsOnce(client: S3Client): void {
+  const config = client.config as unknown as { retryStrategy: () => Promise<RetryStrategyV2Like> };
+  const resolve = config.retryStrategy;
+  let wrapped: Promise<RetryStrategyV2Like> | undefined;
+  config.retryStrategy = () =>
+    (wrapped ??= resolve().then((inner) => ({
+      mode: inner.mode,
+      acquireInitialRetryToken: (scope) => inner.acquireInitialRetryToken(scope),
+      refreshRetryTokenForRetry: async (token, info) => {
+        // The SDK names resets and refusals TimeoutError too; only those without a code (or ETIMEDOUT) timed out.
+        const error = info.error as { name?: unknown; code?: unknown } | undefined;
+        const timedOut = error?.name === 'TimeoutError' && (error.code === undefined || error.code === 'ETIMEDOUT');
+        if (timedOut && token.getRetryCount() >= 1) throw info.error;
+        return inner.refreshRetryTokenForRetry(token, info);
+      },
+      recordSuccess: (token) => inner.recordSuccess(token),
+    })));
+}
+
 /**
  * Builds the SDK client for the parameters. Every S3-compatible store gets the settings Ceph RGW
  * and MinIO need: checksums only where the API requires them (with the SDK's defaults a streamed
  * body goes out chunked with no Content-Length and RGW answers 411), path-style addressing when
  * `forcepathstyle` is set. `endpoint` overrides the parameter's (used for `redirectendpoint`).
  * The sockets are keep-alive, with room for `multipartcopymaxconcurrency` parallel copies.
+ *
+ * Resilience: the SDK's adaptive retry mode (exponential back-off with jitter, a client-side rate
+ * limiter that slows down on `SlowDown`/throttling, and the SDK's retry quota, which stops retrying
+ * when most recent attempts failed) retries throttling, 5xx, timeouts and connection errors up to
+ * `maxretries` times (a time-out only once: `retryTimeoutsOnce`). `connecttimeout` bounds
+ * connecting; `idletimeout` bounds any silence on a connection while a request waits for its
+ * answer or its body, so a stalled store ends a request with a `TimeoutError` instead of holding it.
+ *
+ * With `v4auth: false` the client signs with Signature Version 2 (`signer` below), and the
+ * returned client carries it as `sigv2Signer` for presigned URLs.
  */
-export function createS3Client(params: S3Parameters, logger: Logger | undefined, endpoint = params.endpoint): S3Client {
+export function createS3Client(params: S3Parameters, logger: Logger | undefined, endpoint = params.endpoint): S3Client & { sigv2Signer?: SignatureV2Signer } {
   const maxSockets = Math.max(50, params.multipartCopyMaxConcurrency);
   const requestHandler = new NodeHttpHandler({
     httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
     httpsAgent: new https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: !params.skipVerify }),
-    connectionTimeout: 10_000,
+    connectionTimeout: params.connectTimeoutMs,
+    socketTimeout: params.idleTimeoutMs,
   });
-  return new S3Client({
+  // The client's resolved credential provider, once the client exists (default chain included).
+  let credentials: (() => Promise<SigningCredentials>) | undefined;
+  const sigv2Signer = params.v4Auth
+    ? undefined
+    : new SignatureV2Signer(params.bucket, () => {
+        if (!credentials) throw new Error('the S3 client has no credentials yet');
+        return credentials();
+      });
+  const client = new S3Client({
     region: params.region,
     endpoint,
     tls: params.secure,
@@ -57,7 +110,16 @@ export function createS3Client(params: S3Parameters, logger: Logger | undefined,
     customUserAgent: params.userAgent,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    retryMode: 'adaptive',
+    maxAttempts: params.maxRetries + 1,
     requestHandler,
+    signer: sigv2Signer,
     logger: params.logLevel !== 'off' && logger ? sdkLogger(logger) : undefined,
   });
+  retryTimeoutsOnce(client);
+  if (sigv2Signer) {
+    const provider = client.config.credentials as unknown as () => Promise<SigningCredentials>;
+    credentials = () => provider();
+  }
+  return Object.assign(client, { sigv2Signer });
 }

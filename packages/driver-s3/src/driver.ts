@@ -27,6 +27,7 @@ import { isInvalidRange, isNotFound } from './errors';
 import { MAX_DELETE_BATCH, PRESIGN_EXPIRES_SECONDS } from './limits';
 import { listObjectPages } from './listing';
 import type { S3Parameters } from './params';
+import { presignV2 } from './sigv2';
 import { abortUploadsOlderThan } from './uploads';
 import { walkFlat } from './walk';
 import { S3FileWriter } from './writer';
@@ -49,7 +50,7 @@ export class S3Driver implements StorageDriver {
   /** `walk` is one flat listing (see walk.ts), not a listing per directory. */
   readonly walksFlat = true;
   readonly ctx: S3Context;
-  private readonly presignClient: S3Client;
+  private readonly presignClient: ReturnType<typeof createS3Client>;
 
   constructor(params: S3Parameters, logger?: Logger) {
     this.ctx = new S3Context(createS3Client(params, logger), params, logger);
@@ -206,10 +207,12 @@ export class S3Driver implements StorageDriver {
     if (!found) throw new PathNotFoundError(this.name, path);
   }
 
-  /** A presigned GET or HEAD URL valid for 20 minutes (on `redirectendpoint` when set). */
+  /** A presigned GET or HEAD URL valid for 20 minutes (on `redirectendpoint` when set; SigV2 with `v4auth: false`). */
   async redirectUrl(path: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {
     const input = { Bucket: this.ctx.bucket, Key: this.ctx.key(path) };
     const command = method === 'HEAD' ? new HeadObjectCommand(input) : new GetObjectCommand(input);
+    const sigv2 = this.presignClient.sigv2Signer;
+    if (sigv2) return presignV2(this.presignClient, sigv2, command, PRESIGN_EXPIRES_SECONDS);
     return getSignedUrl(this.presignClient, command, { expiresIn: PRESIGN_EXPIRES_SECONDS });
   }
 

@@ -9,6 +9,7 @@ import {
 } from '@berth/storage-driver';
 import type { Logger } from '@berth/storage-driver';
 import type { S3Driver } from './driver';
+import { classifyS3Error } from './errors';
 import { DRIVER_NAME, parseS3Parameters, type S3Parameters } from './params';
 
 export type { S3Driver } from './driver';
@@ -22,7 +23,7 @@ export {
   type S3Parameters,
 } from './params';
 export { MAX_PARTS, MIN_PART_SIZE, MAX_PART_SIZE, copyPartSize, copyRanges } from './limits';
-export { isNotFound as isS3NotFound } from './errors';
+export { isNotFound as isS3NotFound, isUnavailable as isS3Unavailable } from './errors';
 
 /** What a driver that can reclaim unfinished multipart uploads offers besides `StorageDriver`. */
 export interface MultipartUploadAborter {
@@ -41,9 +42,11 @@ export function canAbortMultipartUploads(driver: StorageDriver): driver is Stora
 
 /**
  * Wraps an `S3Driver` like every driver (`wrapDriver`: path validation, typed errors, timings)
- * and keeps its `abortMultipartUploads`, validated and typed the same way.
+ * and keeps its `abortMultipartUploads`, validated and typed the same way. Connection failures,
+ * timeouts and 5xx/`SlowDown` left after the SDK's retries become `StorageUnavailableError`.
  */
 export function wrapS3Driver(impl: S3Driver, options: WrapOptions = {}): StorageDriver & MultipartUploadAborter {
+  options = { classifyError: classifyS3Error, ...options };
   const wrapped = wrapDriver(impl, options);
   const abortMultipartUploads = async (olderThan: Date, path = '/'): Promise<number> => {
     const started = performance.now();
@@ -53,7 +56,7 @@ export function wrapS3Driver(impl: S3Driver, options: WrapOptions = {}): Storage
       options.observe?.({ driver: impl.name, action: 'AbortMultipartUploads', durationMs: performance.now() - started });
       return aborted;
     } catch (error) {
-      const typed = normalizeError(impl.name, error);
+      const typed = normalizeError(impl.name, error, options.classifyError);
       options.observe?.({ driver: impl.name, action: 'AbortMultipartUploads', durationMs: performance.now() - started, error: typed });
       throw typed;
     }
@@ -76,9 +79,7 @@ export async function createS3Driver(params: S3Parameters, logger?: Logger): Pro
 /**
  * The `s3` driver factory: distribution's s3-aws parameters and code defaults (see params.ts).
  * The driver it creates also offers `abortMultipartUploads` (see `canAbortMultipartUploads`).
- * `v4auth: false` is accepted with a warning: the AWS SDK v3 signs only with SigV4, which every
- * S3-compatible store in use accepts, and refusing the key would break configurations copied
- * from distribution deployments.
+ * `v4auth: false` signs with AWS Signature Version 2 (sigv2.ts), for stores that speak no SigV4.
  */
 export const s3DriverFactory: DriverFactory = {
   name: DRIVER_NAME,
@@ -88,12 +89,6 @@ export const s3DriverFactory: DriverFactory = {
   },
   async create(parameters: Record<string, unknown>, context: DriverContext): Promise<StorageDriver> {
     const params = parseS3Parameters(parameters);
-    const logger = context.logger;
-    if (!params.v4Auth) {
-      logger?.warn('storage.s3.v4auth=false is not supported: requests are signed with AWS Signature Version 4', {
-        driver: DRIVER_NAME,
-      });
-    }
-    return wrapS3Driver(await createS3Driver(params, logger), { observe: context.observe });
+    return wrapS3Driver(await createS3Driver(params, context.logger), { observe: context.observe });
   },
 };

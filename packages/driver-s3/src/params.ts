@@ -68,6 +68,9 @@ export const PARAMETER_KEYS = [
   'usefipsendpoint',
   'loglevel',
   'redirectendpoint',
+  'maxretries',
+  'connecttimeout',
+  'idletimeout',
 ] as const;
 
 /**
@@ -92,6 +95,10 @@ export const DEFAULTS = {
   accelerate: false,
   useFipsEndpoint: false,
   logLevel: 'off' as LogLevelParameter,
+  /** Berth's own keys (distribution's s3 driver has no equivalents): retries after the first attempt, timeouts in ms. */
+  maxRetries: 3,
+  connectTimeoutMs: 10_000,
+  idleTimeoutMs: 20_000,
 } as const;
 
 /** The driver's parsed, validated parameters. */
@@ -107,7 +114,7 @@ export interface S3Parameters {
   readonly keyId?: string;
   readonly secure: boolean;
   readonly skipVerify: boolean;
-  /** false is accepted for compatibility but requests are still SigV4-signed (SDK v3 has no v2). */
+  /** false: requests and presigned URLs are signed with AWS Signature Version 2 (sigv2.ts). */
   readonly v4Auth: boolean;
   readonly chunkSize: number;
   readonly multipartCopyChunkSize: number;
@@ -124,6 +131,12 @@ export interface S3Parameters {
   readonly logLevel: LogLevelParameter;
   /** A separate public endpoint (scheme and host only) for presigned redirect URLs. */
   readonly redirectEndpoint?: string;
+  /** Retries of a request that failed with a throttling, 5xx, timeout or connection error (SDK adaptive mode). */
+  readonly maxRetries: number;
+  /** How long a new connection may take to be established. */
+  readonly connectTimeoutMs: number;
+  /** How long a connection may stay silent while a request waits for an answer or a body (read or write). */
+  readonly idleTimeoutMs: number;
 }
 
 /** The largest part buffer this Node can allocate (4 GiB on Node 20), capping `chunksize`. */
@@ -214,5 +227,8 @@ export function parseS3Parameters(parameters: Record<string, unknown>): S3Parame
     useFipsEndpoint: read.boolean('usefipsendpoint', DEFAULTS.useFipsEndpoint),
     logLevel,
     redirectEndpoint,
+    maxRetries: read.integer('maxretries', DEFAULTS.maxRetries, { min: 0, max: 20 }),
+    connectTimeoutMs: read.durationMs('connecttimeout', DEFAULTS.connectTimeoutMs, { minMs: 1, maxMs: 3_600_000 }),
+    idleTimeoutMs: read.durationMs('idletimeout', DEFAULTS.idleTimeoutMs, { minMs: 1, maxMs: 24 * 3_600_000 }),
   };
 }

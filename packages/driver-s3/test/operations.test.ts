@@ -219,17 +219,58 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
       expect(seen).toEqual(['/s', '/s/a', '/s/a/1']);
     }));
 
-  it('accepts v4auth=false with a warning and still works (requests are SigV4-signed)', async () => {
-    const logger = recordingLogger();
-    const driver = (await s3DriverFactory.create(s3TestParameters('v4auth', { v4auth: 'false' }) ?? {}, { logger })) as TestDriver;
+  it('signs every request with Signature Version 2 when v4auth is false, and RGW accepts them (put, get, list, move, multipart write, delete)', () =>
+    withDriver('sigv2', { v4auth: 'false', chunksize: 5 * MIB }, async (raw, driver) => {
+      const authorizations: string[] = [];
+      raw.client.middlewareStack.add(
+        (next) => async (args) => {
+          const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+          authorizations.push(headers['authorization'] ?? '(none)');
+          return next(args);
+        },
+        { step: 'deserialize', name: 'berthRecordSignatures' },
+      );
+      await driver.putContent('/v2/a', Buffer.from('signed with v2'));
+      expect((await driver.getContent('/v2/a')).toString()).toBe('signed with v2');
+      const writer = await driver.writer('/v2/big', false);
+      await writer.write(randomBytes(6 * MIB));
+      await writer.commit();
+      await driver.move('/v2/big', '/v2/moved');
+      expect(await driver.list('/v2')).toEqual(['/v2/a', '/v2/moved']);
+      expect((await driver.stat('/v2/moved')).size).toBe(6 * MIB);
+      await driver.delete('/v2');
+      expect(authorizations.length).toBeGreaterThan(8);
+      for (const authorization of authorizations) expect(authorization).toMatch(/^AWS [^:\s]+:[A-Za-z0-9+/]+=*$/);
+    }));
+
+  it('is refused by RGW with a wrong secret key under Signature Version 2 (the signature is checked)', async () => {
+    const driver = (await s3DriverFactory.create(s3TestParameters('sigv2-wrong', { v4auth: 'false', secretkey: 'not-the-secret', maxretries: 0 }) ?? {}, {})) as TestDriver;
     try {
-      expect(logger.lines.find((l) => l.level === 'warn')?.message).toContain('v4auth=false');
-      await driver.putContent('/f', Buffer.from('signed'));
-      expect((await driver.getContent('/f')).toString()).toBe('signed');
+      const error = await driver.putContent('/f', Buffer.from('x')).then(
+        () => undefined,
+        (e: unknown) => e as Error & { cause?: { $metadata?: { httpStatusCode?: number } } },
+      );
+      expect(error?.cause?.$metadata?.httpStatusCode).toBe(403);
     } finally {
-      await destroyTestDriver(driver);
+      await driver.close?.();
     }
   });
+
+  it('presigns redirect URLs with Signature Version 2 query parameters when v4auth is false; RGW serves GET and HEAD and refuses a tampered URL', () =>
+    withDriver('sigv2-presign', { v4auth: 'false' }, async (_raw, driver) => {
+      await driver.putContent('/p/blob', Buffer.from('presigned v2'));
+      const url = new URL((await driver.redirectUrl('/p/blob', 'GET')) ?? '');
+      expect([...url.searchParams.keys()]).toEqual(expect.arrayContaining(['AWSAccessKeyId', 'Expires', 'Signature']));
+      expect(url.searchParams.has('X-Amz-Signature')).toBe(false);
+      const got = await fetch(url);
+      expect(got.status).toBe(200);
+      expect(await got.text()).toBe('presigned v2');
+      const head = await fetch(new URL((await driver.redirectUrl('/p/blob', 'HEAD')) ?? ''), { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe('12');
+      url.searchParams.set('Expires', String(Number(url.searchParams.get('Expires')) + 60));
+      expect((await fetch(url)).status).toBe(403);
+    }));
 
   it('routes the SDK log to the driver logger at debug level only when loglevel is not off', async () => {
     for (const [loglevel, expected] of [

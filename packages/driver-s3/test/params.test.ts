@@ -47,8 +47,32 @@ describe('s3 driver parameters', () => {
       useFipsEndpoint: false,
       logLevel: 'off',
       redirectEndpoint: undefined,
+      maxRetries: 3,
+      connectTimeoutMs: 10_000,
+      idleTimeoutMs: 20_000,
     });
     expect(S3_DEFAULTS.chunkSize).toBe(10 * MIB);
+  });
+
+  it('reads maxretries as an integer and connecttimeout/idletimeout as Go durations (strings from REGISTRY_STORAGE_S3_*, or nanoseconds)', () => {
+    expect(parseS3Parameters({ bucket: 'b', region: 'r', maxretries: '0', connecttimeout: '2.5s', idletimeout: '1m30s' })).toMatchObject({
+      maxRetries: 0,
+      connectTimeoutMs: 2500,
+      idleTimeoutMs: 90_000,
+    });
+    expect(parseS3Parameters({ bucket: 'b', region: 'r', maxretries: 5, connecttimeout: 250_000_000 })).toMatchObject({ maxRetries: 5, connectTimeoutMs: 250 });
+  });
+
+  it('rejects malformed or out-of-range maxretries, connecttimeout and idletimeout at start-up, naming the key', () => {
+    const base = { bucket: 'b', region: 'r' };
+    expectRejected({ ...base, maxretries: '-1' }, 'maxretries');
+    expectRejected({ ...base, maxretries: 'many' }, 'maxretries');
+    expectRejected({ ...base, maxretries: 21 }, 'maxretries');
+    expectRejected({ ...base, connecttimeout: '10' }, 'connecttimeout');
+    expectRejected({ ...base, connecttimeout: '0s' }, 'connecttimeout');
+    expectRejected({ ...base, idletimeout: 'soon' }, 'idletimeout');
+    expectRejected({ ...base, idletimeout: '-5s' }, 'idletimeout');
+    expect(() => s3DriverFactory.validate({ ...base, idletimeout: 'soon' })).toThrow(/storage\.s3\.idletimeout/);
   });
 
   it('accepts every value as a string, as REGISTRY_STORAGE_S3_* variables deliver them', () => {

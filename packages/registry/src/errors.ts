@@ -1,9 +1,12 @@
 /**
  * Domain errors of the registry. Each carries the OCI error code (`code`) the API answers with and
  * an optional JSON-able `detail`. Stores translate driver errors into these (a `PathNotFoundError`
- * under a link becomes `BlobUnknownError`, `ManifestUnknownError`, …); anything else a store throws is
- * a server fault.
+ * under a link becomes `BlobUnknownError`, `ManifestUnknownError`, …); a storage that cannot answer
+ * (`StorageUnavailableError`) is `UnavailableError` (`asRegistryError`); anything else a store throws
+ * is a server fault.
  */
+import { StorageUnavailableError } from '@berth/storage-driver';
+
 export type RegistryErrorCode =
   | 'BLOB_UNKNOWN'
   | 'BLOB_UPLOAD_INVALID'
@@ -123,9 +126,22 @@ export class UnsupportedError extends RegistryError {
   readonly code = 'UNSUPPORTED';
 }
 
-/** A source the registry depends on (a pull-through cache's upstream) cannot answer now (503). */
+/** A source the registry depends on (its storage, a pull-through cache's upstream) cannot answer now (503). */
 export class UnavailableError extends RegistryError {
   readonly code = 'UNAVAILABLE';
+}
+
+/**
+ * The domain error that `error` stands for: itself when it is one; `UnavailableError` when it is,
+ * or was caused by, a `StorageUnavailableError` (the storage refused, reset or timed out the
+ * connection, or answered 5xx after the driver's retries); undefined for anything else.
+ */
+export function asRegistryError(error: unknown): RegistryError | undefined {
+  if (error instanceof RegistryError) return error;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof StorageUnavailableError) return new UnavailableError(`the storage backend is unavailable: ${e.message}`);
+  }
+  return undefined;
 }
 
 export class PaginationNumberInvalidError extends RegistryError {

@@ -16,18 +16,26 @@ export interface DriverOperation {
 export interface WrapOptions {
   /** Called after every operation (success or failure). */
   readonly observe?: (operation: DriverOperation) => void;
+  /**
+   * Types a driver's own failures before the generic wrapping: returns the typed error (a
+   * `StorageUnavailableError` for a store that cannot be reached, …) or undefined to leave it.
+   */
+  readonly classifyError?: (error: unknown) => StorageDriverError | undefined;
 }
 
 /** Wraps any error that is not already typed so that it carries the driver's name. */
-export function normalizeError(driver: string, error: unknown): StorageDriverError {
+export function normalizeError(driver: string, error: unknown, classify?: WrapOptions['classifyError']): StorageDriverError {
   if (error instanceof StorageDriverError) return error;
+  const typed = classify?.(error);
+  if (typed) return typed;
   const message = error instanceof Error ? error.message : String(error);
   return new StorageDriverError(driver, message, { cause: error });
 }
 
 /**
  * Wraps a driver implementation once: validates every path and offset before the driver sees it,
- * gives every error the driver's name (unknown ones become `StorageDriverError`), and reports each
+ * gives every error the driver's name (unknown ones become `StorageDriverError`, unless the driver's
+ * `classifyError` types them), and reports each
  * operation's duration. Drivers implement only the happy path.
  *
  * It also keeps the event loop fair: an operation (or a walk's visit) that ends more than
@@ -37,6 +45,7 @@ export function normalizeError(driver: string, error: unknown): StorageDriverErr
 export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): StorageDriver {
   const name = impl.name;
   const observe = options.observe;
+  const classify = options.classifyError;
 
   async function run<T>(action: string, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
@@ -51,7 +60,7 @@ export function wrapDriver(impl: StorageDriver, options: WrapOptions = {}): Stor
         observe?.({ driver: name, action, durationMs: performance.now() - started });
         throw error;
       }
-      const typed = normalizeError(name, error);
+      const typed = normalizeError(name, error, classify);
       observe?.({ driver: name, action, durationMs: performance.now() - started, error: typed });
       const turn = yieldIfDue();
       if (turn) await turn;

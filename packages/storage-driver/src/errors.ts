@@ -53,6 +53,15 @@ export class UnsupportedMethodError extends StorageDriverError {
   }
 }
 
+/**
+ * The store cannot answer now: the connection was refused, reset or timed out, or the store said
+ * it is overloaded or failing (after the driver's retries). The registry answers it as 503
+ * UNAVAILABLE; a driver decides which of its failures are this one.
+ */
+export class StorageUnavailableError extends StorageDriverError {
+  override readonly code = 'STORAGE_UNAVAILABLE';
+}
+
 /** Thrown by `DriverFactories.create` for a name nothing registered. */
 export class UnknownDriverError extends Error {
   readonly code = 'UNKNOWN_DRIVER';

@@ -6,5 +6,6 @@ export { wrapDriver, normalizeError, type DriverOperation, type WrapOptions } fr
 export { DriverFactories, type DriverContext, type DriverFactory } from './factories';
 export { walkByList } from './walk';
 export { ParameterReader } from './params';
+export { parseGoDurationNs } from './duration';
 export { SinkClosedError, pipeReader, writeAccepted } from './send';
 export { TURN_SLICE_MS, yieldIfDue } from './fairness';

@@ -1,3 +1,4 @@
+import { parseGoDurationNs } from './duration';
 import { DriverParameterError } from './errors';
 
 /**
@@ -49,6 +50,27 @@ export class ParameterReader {
       throw new DriverParameterError(this.driver, key, `must be between ${range.min ?? '-∞'} and ${range.max ?? '∞'}, got ${n}`);
     }
     return n;
+  }
+
+  /**
+   * A Go duration (`10s`, `1m30s`; YAML may give an integer of nanoseconds, as Go's
+   * `time.Duration`) in milliseconds, within `range` (milliseconds).
+   */
+  durationMs(key: string, fallbackMs: number, range: { minMs?: number; maxMs?: number } = {}): number {
+    const value = this.raw(key);
+    let ms = fallbackMs;
+    if (value !== undefined) {
+      const ns = typeof value === 'number' ? value : typeof value === 'string' ? parseGoDurationNs(value.trim()) : undefined;
+      if (ns === undefined || !Number.isFinite(ns)) {
+        throw new DriverParameterError(this.driver, key, `must be a Go duration such as 10s or 1m30s, got ${JSON.stringify(value)}`);
+      }
+      ms = ns / 1e6;
+    }
+    if ((range.minMs !== undefined && ms < range.minMs) || (range.maxMs !== undefined && ms > range.maxMs)) {
+      const shown = (n: number | undefined): string => (n === undefined ? '∞' : `${n}ms`);
+      throw new DriverParameterError(this.driver, key, `must be between ${shown(range.minMs)} and ${shown(range.maxMs)}, got ${ms}ms`);
+    }
+    return ms;
   }
 
   oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {

@@ -5,6 +5,7 @@ import {
   PathNotFoundError,
   SinkClosedError,
   StorageDriverError,
+  StorageUnavailableError,
   normalizeError,
   wrapDriver,
   type DriverOperation,
@@ -162,6 +163,23 @@ describe('wrapDriver', () => {
     expect((error as Error).cause).toBe(cause);
     impl.failure = 'a string';
     expect(await rejection(driver.list('/'))).toMatchObject({ message: 'recording: a string' });
+  });
+
+  it("types failures with the driver's classifyError first (StorageUnavailableError for a refused connection), and wraps what it leaves", async () => {
+    const classified = wrapDriver(impl, {
+      classifyError: (error) =>
+        (error as { code?: string }).code === 'ECONNREFUSED' ? new StorageUnavailableError('recording', 'refused', { cause: error }) : undefined,
+    });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    impl.failure = refused;
+    const error = await rejection(classified.stat('/a'));
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', driver: 'recording' });
+    expect((error as Error).cause).toBe(refused);
+    impl.failure = new Error('other');
+    const other = await rejection(classified.stat('/a'));
+    expect(other).toBeInstanceOf(StorageDriverError);
+    expect(other).not.toBeInstanceOf(StorageUnavailableError);
   });
 
   it('wraps writers: size stays live and their failures are named too', async () => {

@@ -66,4 +66,13 @@ describe('ParameterReader', () => {
     expect(error).toMatchObject({ driver: 'filesystem', key: 'rootdir' });
     expect(error.message).toContain('unknown parameter (known: rootdirectory, maxthreads)');
   });
+
+  it('reads Go durations as milliseconds (strings, or integers of nanoseconds), within a range, naming the key otherwise', () => {
+    const read = new ParameterReader('s3', { a: '1m30s', b: 250_000_000, c: '10', d: '-1s', e: '' });
+    expect(read.durationMs('a', 5)).toBe(90_000);
+    expect(read.durationMs('b', 5)).toBe(250);
+    expect(read.durationMs('e', 5)).toBe(5);
+    expect(failure(() => read.durationMs('c', 5))).toMatchObject({ key: 'c', message: expect.stringContaining('must be a Go duration') });
+    expect(failure(() => read.durationMs('d', 5, { minMs: 1 }))).toMatchObject({ key: 'd', message: expect.stringContaining('must be between 1ms and ∞') });
+  });
 });
