@@ -37,7 +37,8 @@ export async function runRetention(argument: string | undefined, flags: Retentio
       policies: policyRules(config),
     });
     const report = await registry.retention({ dryRun: flags.dryRun ?? false });
-    process.stdout.write(formatRetentionReport(report));
+    // Written out before the command exits (process.exit would cut a long report short on a pipe).
+    await new Promise<void>((resolve, reject) => process.stdout.write(formatRetentionReport(report), (error) => (error ? reject(error) : resolve())));
     return report.errors > 0 ? 1 : 0;
   } finally {
     await driver.close?.();
