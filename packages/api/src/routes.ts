@@ -5,6 +5,7 @@ import { getCatalog } from './handlers/catalog';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { getReferrers } from './handlers/referrers';
 import { listTags } from './handlers/tags';
+import { getUsage } from './handlers/usage';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -25,6 +26,7 @@ export interface Route {
 export const ROUTES: readonly Route[] = [
   { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: getBase, HEAD: getBase } },
   { name: 'catalog', pattern: /^\/v2\/_catalog\/?$/, methods: { GET: getCatalog } },
+  { name: 'usage', pattern: /^\/v2\/_berth\/usage\/?$/, methods: { GET: getUsage } },
   { name: 'tags', pattern: /^\/v2\/(?<name>.+)\/tags\/list\/?$/, methods: { GET: listTags } },
   {
     name: 'manifest',

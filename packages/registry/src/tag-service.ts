@@ -5,6 +5,7 @@ import { ManifestUnknownError, NameUnknownError } from './errors';
 import { assertTag } from './names';
 import { assertPageSize, compareLexically, paginate, type Page, type PageRequest } from './pagination';
 import { pathFor } from './paths';
+import { assertTagDeletable } from './policies/enforce';
 import { assertWritable } from './write-policy';
 
 /** The tags of one repository (`_manifests/tags/<tag>/{current,index}`). */
@@ -29,6 +30,7 @@ export class TagService {
     const { storage, name } = this.ctx;
     await storage.writeLink(pathFor({ kind: 'tagIndexLink', name, tag, digest }), digest);
     await storage.writeLink(pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
+    this.ctx.usage.invalidate(name);
   }
 
   /** Removes the tag (not the manifest). Needs the write policy to allow deletes; `ManifestUnknownError` when absent. */
@@ -36,7 +38,9 @@ export class TagService {
     assertTag(tag);
     assertWritable(this.ctx.writes, 'delete');
     await this.resolve(tag);
+    assertTagDeletable(this.ctx, tag);
     await this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag }));
+    this.ctx.usage.invalidate(this.ctx.name);
   }
 
   /** Every tag name, sorted; `NameUnknownError` when the repository has no `_manifests`. */
@@ -81,6 +85,7 @@ export class TagService {
     await mapLimit(tags, this.ctx.tagConcurrencyLimit, (tag) =>
       this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag })),
     );
+    if (tags.length > 0) this.ctx.usage.invalidate(this.ctx.name);
     return tags;
   }
 }

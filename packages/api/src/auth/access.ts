@@ -23,7 +23,7 @@ function repository(name: string, ...actions: string[]): Access[] {
  * distribution's `appendAccessRecords`: GET/HEAD need `pull`; POST/PUT/PATCH need `pull` and
  * `push`; DELETE needs `delete` — except cancelling an upload session, which needs `pull,push`
  * like the rest of the session (distribution asks `delete`). `GET /v2/` needs valid credentials
- * only; the catalog needs `registry:catalog:*`; any other route without a repository name needs
+ * only; the catalog and `/v2/_berth/usage` need `registry:catalog:*`; any other route without a repository name needs
  * `registry:<route>:*`, so a route added later is closed until it is given a rule here. Undefined
  * for a method no route answers (the dispatcher refuses it with 405 before any handler runs).
  */
@@ -31,7 +31,8 @@ export function requiredAccess(route: string, method: string, params: Readonly<R
   const isPull = PULL_METHODS.has(method);
   if (!isPull && !PUSH_METHODS.has(method) && method !== 'DELETE') return undefined;
   if (route === 'base') return { required: [] };
-  if (route === 'catalog') return { required: [{ type: 'registry', name: 'catalog', action: '*' }] };
+  // Storage usage tells as much as the catalog (names and sizes): the same scope.
+  if (route === 'catalog' || route === 'usage') return { required: [{ type: 'registry', name: 'catalog', action: '*' }] };
   const name = params.name;
   if (name === undefined) return { required: [{ type: 'registry', name: route, action: '*' }] };
   if (isPull) return { required: repository(name, 'pull') };
