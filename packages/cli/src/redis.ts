@@ -53,3 +53,22 @@ export async function openRedis(config: BerthConfig, logger: Logger): Promise<Re
     },
   };
 }
+
+/** Exit code of `berth garbage-collect` when another collection holds the lease. */
+export const GC_LEASE_HELD_EXIT_CODE = 3;
+
+/**
+ * Takes the garbage collection lease (one collection at a time across the replicas). Resolves with
+ * the lease, or with a sentence saying who holds it or why it could not be taken.
+ */
+export async function takeGcLease(redis: RedisState, logger: Logger): Promise<{ lease: import('@berth/redis').GcLease } | { refused: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { acquireGcLease } = require('@berth/redis') as typeof import('@berth/redis');
+  if (!redis.connection.up) return { refused: `redis is configured but not reachable (${redis.connection.error || 'no connection'}): the collection needs its lease` };
+  try {
+    const got = await acquireGcLease(redis.connection, { logger });
+    return 'lease' in got ? got : { refused: `another garbage collection holds the lease (${got.heldBy})` };
+  } catch (error) {
+    return { refused: `the garbage collection lease could not be taken: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
