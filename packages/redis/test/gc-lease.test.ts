@@ -1,4 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { filesystemDriverFactory } from '@berth/driver-filesystem';
 import type { Logger } from '@berth/logging';
+import { GcScheduler } from '@berth/registry';
 import { acquireGcLease, RedisConnection } from '@berth/redis';
 import { redisSkipReason, startRedis, type TestRedis } from '../../../test-support/redis';
 
@@ -55,5 +60,39 @@ describeRedis('garbage collection lease in Redis', () => {
     expect(first.lease.lost.aborted).toBe(true);
     await first.lease.release();
     if ('lease' in second) await second.lease.release();
+  });
+
+  it('a scheduled collection skips its turn while another replica holds the lease, and runs once it is free', async () => {
+    const [a, b] = [await connect(), await connect()];
+    const held = await acquireGcLease(a, { logger: quiet, prefix: 'l3:' });
+    if (!('lease' in held)) throw new Error('expected the lease');
+    const root = await mkdtemp(join(tmpdir(), 'berth-gc-lease-'));
+    const driver = await filesystemDriverFactory.create({ rootdirectory: root }, {});
+    const outcomes: string[] = [];
+    const scheduler = new GcScheduler(driver, {
+      intervalMs: 200,
+      firstRunDelayMs: 0,
+      gracePeriodMs: 0,
+      settleMs: 0,
+      logger: quiet,
+      lease: async () => {
+        const got = await acquireGcLease(b, { logger: quiet, prefix: 'l3:' });
+        return 'lease' in got ? got.lease : { refused: `another garbage collection holds the lease (${got.heldBy})` };
+      },
+      onRun: (outcome) => outcomes.push(outcome.skipped !== undefined ? 'skipped' : outcome.report ? 'ran' : 'failed'),
+    });
+    try {
+      scheduler.start();
+      const deadline = Date.now() + 15_000;
+      while (outcomes.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(outcomes.slice(0, 2)).toEqual(['skipped', 'skipped']);
+      await held.lease.release();
+      while (!outcomes.includes('ran') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(outcomes).toContain('ran');
+    } finally {
+      await scheduler.stop();
+      await driver.close?.();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
