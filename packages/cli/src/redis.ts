@@ -6,6 +6,8 @@ import type { RedisConnection, RedisSharedCache } from '@berth/redis';
 export interface RedisState {
   readonly connection: RedisConnection;
   readonly sharedCache?: RedisSharedCache;
+  /** For health and metrics. */
+  status(): import('@berth/redis').SharedCacheStatus & { readonly hasCache: boolean };
   close(): Promise<void>;
 }
 
@@ -44,9 +46,16 @@ export async function openRedis(config: BerthConfig, logger: Logger): Promise<Re
   const connection = new RedisConnection(redisConnectOptions(config, redisLogger));
   await connection.start();
   const sharedCache = config.storage.cache.blobdescriptor === 'redis' ? new RedisSharedCache(connection, { logger: redisLogger }) : undefined;
+  // Connected: the first epoch renewal is one command; serve with the cache in use from the start.
+  await sharedCache?.settled();
+  const noCache = { usable: false, pendingInvalidations: 0, hits: 0, misses: 0, fallbacks: 0, invalidationFailures: 0 };
   return {
     connection,
     sharedCache,
+    status: () =>
+      sharedCache
+        ? { ...sharedCache.status, hasCache: true }
+        : { ...noCache, connected: connection.up, usable: connection.up, lastError: connection.error, hasCache: false },
     async close() {
       sharedCache?.close();
       await connection.close();
