@@ -7,7 +7,9 @@ import { BlobUnknownError, collectGarbage, ManifestUnknownError, Registry, Unava
 import type { DriverOperation, StorageDriver } from '@berth/storage-driver';
 import { RedisConnection, RedisSharedCache } from '@berth/redis';
 import { redisSkipReason, startRedis, type TestRedis } from '../../../test-support/redis';
+import { s3DriverFactory } from '@berth/driver-s3';
 import { pushImage } from '../../registry/test/gc-support';
+import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
 
 /**
  * Two "replicas": two Registry instances, each with its own Redis connection and shared cache (as
@@ -180,5 +182,53 @@ describeRedis('shared metadata cache in Redis, two replicas over one storage', (
     expect(b.cache.status.hits).toBeGreaterThan(hitsBefore);
     const three = await pushImage(a.registry.repository('app'), { layers: ['three'], tag: 'latest' });
     expect((await b.registry.repository('app').manifests.get({ tag: 'latest' })).digest.equals(three.digest)).toBe(true);
+  });
+});
+
+const s3Skip = skip ?? s3SkipReason();
+(s3Skip ? describe.skip : describe)(`shared metadata cache on S3 (${s3Skip ?? describeS3Server()})`, () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  it('a warm manifest GET by tag, blob stat and tag list make no S3 request from a process that never read them', async () => {
+    const params = s3TestParameters('redis-cache')!;
+    const requests: string[] = [];
+    const counting = { observe: (op: DriverOperation) => requests.push(op.action) };
+    const open = async (observe?: { observe: (op: DriverOperation) => void }) => {
+      const driver = await s3DriverFactory.create(params, observe ?? {});
+      const connection = new RedisConnection({ addrs: [redis.addr], dialTimeoutMs: 1000, readTimeoutMs: 1000, logger: quiet });
+      await connection.start();
+      const cache = new RedisSharedCache(connection, { logger: quiet, prefix: 's3:' });
+      await cache.settled();
+      return { driver, connection, cache, registry: new Registry({ driver, deleteEnabled: true, sharedCache: cache }) };
+    };
+    const a = await open();
+    const c = await open(counting);
+    try {
+      const image = await pushImage(a.registry.repository('app'), { layers: ['s3 layer'], tag: 'v1' });
+      const warm = a.registry.repository('app');
+      await warm.manifests.get({ tag: 'v1' });
+      await warm.blobs.stat(image.layers[0]!);
+      await warm.tags.list();
+      requests.length = 0;
+      const repo = c.registry.repository('app');
+      expect((await repo.manifests.get({ tag: 'v1' })).content.equals(image.content)).toBe(true);
+      expect((await repo.blobs.stat(image.layers[0]!)).size).toBe(8);
+      expect((await repo.tags.list()).items).toEqual(['v1']);
+      expect(requests).toEqual([]);
+    } finally {
+      for (const r of [a, c]) {
+        r.cache.close();
+        await r.connection.close();
+      }
+      for (const path of await a.driver.list('/').catch(() => [])) await a.driver.delete(path).catch(() => undefined);
+      await a.driver.close?.();
+      await c.driver.close?.();
+    }
   });
 });

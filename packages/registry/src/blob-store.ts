@@ -120,6 +120,12 @@ export class BlobStore {
     await this.storage.driver.putContent(pathFor({ kind: 'blobData', digest }), content);
     this.contents.set(digest.toString(), content);
     this.descriptors?.set(digest.toString(), content.length);
+    // Shared with the other processes at once (the version is read after the content is stored).
+    if (this.shared && content.length <= SHARED_CONTENT_MAX_BYTES) {
+      const field = CacheField.content(digest.toString());
+      const found = await this.shared.lookup(GLOBAL_SCOPE, [field]).catch(() => undefined);
+      if (found && found.values[0] === undefined) await this.shared.fill(GLOBAL_SCOPE, found.version, new Map([[field, content]]));
+    }
   }
 
   /** A URL the client may fetch the blob from directly, if the driver gives one. */
