@@ -16,6 +16,7 @@ const { largeListingRows, metadataRows } = require('./lib/rows/metadata');
 const { imageRows } = require('./lib/rows/image');
 const { memoryRows } = require('./lib/rows/memory');
 const { soakRows } = require('./lib/rows/soak');
+const { redisRows } = require('./lib/rows/redis');
 const { measureCeilings } = require('./lib/ceilings');
 
 const GROUP_RUNNERS = [
@@ -26,6 +27,7 @@ const GROUP_RUNNERS = [
   ['image', imageRows],
   ['memory', memoryRows],
   ['soak', soakRows],
+  ['redis', redisRows],
 ];
 
 async function main() {

@@ -51,7 +51,7 @@ function createContext({ options, driver, rgw, products, results }) {
      * Starts `which` (a list of products) each on fresh, empty storage, runs `fn(servers)` with
      * `servers[product] = { url, hostPort, pid, … }`, then stops them and removes their storage.
      */
-    async withServers(which, fn) {
+    async withServers(which, fn, { redisAddr } = {}) {
       const started = {};
       const cleanups = [];
       try {
@@ -71,6 +71,7 @@ function createContext({ options, driver, rgw, products, results }) {
           started[product] = await startRegistry(product, storage, {
             cpuProfileDir: berth ? options.profileDir : undefined,
             workers: berth ? options.workers : undefined,
+            redisAddr,
           });
         }
         return await fn(started);

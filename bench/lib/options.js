@@ -12,6 +12,7 @@ const GROUPS = {
   memory: ['rss-1', 'rss-8-small', 'rss-8', 'rss-16-small', 'push-8x'],
   ceilings: ['ceilings'],
   soak: ['soak-rss'],
+  redis: ['redis-manifest-head', 'redis-manifest-get', 'redis-tags-list', 'redis-blob-head'],
 };
 
 const HELP = `Usage: npm run bench -- [options]

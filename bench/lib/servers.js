@@ -47,15 +47,18 @@ function storageSection(storage, forProduct) {
   return { s3: params, ...common };
 }
 
-function registryConfig(storage, forProduct, port, workers) {
+function registryConfig(storage, forProduct, port, workers, redisAddr) {
   const http = { addr: `127.0.0.1:${port}`, secret: 'berth-bench-shared-secret' };
   if (workers !== undefined) http.workers = workers;
-  return {
+  const config = {
     version: '0.1',
     log: { level: forProduct === 'berth' ? 'warn' : 'error', formatter: 'text', accesslog: { disabled: true } },
     storage: storageSection(storage, forProduct),
     http,
   };
+  // The redis group: both share one redis-server (distribution 2.8's `redis.addr`, which Berth reads too).
+  if (redisAddr) Object.assign(config, { storage: { ...config.storage, cache: { blobdescriptor: 'redis' } }, redis: { addr: redisAddr } });
+  return config;
 }
 
 async function waitReady(name, proc, url, timeoutMs = 30_000) {
@@ -78,11 +81,11 @@ async function waitReady(name, proc, url, timeoutMs = 30_000) {
  * `workers` (`http.workers`; Berth's default when undefined). Resolves with
  * `{ name, url, hostPort, pid, stop() }` once `/v2/` answers 200.
  */
-async function startRegistry(product, storage, { cpuProfileDir, workers } = {}) {
+async function startRegistry(product, storage, { cpuProfileDir, workers, redisAddr } = {}) {
   const port = await freePort();
   const dir = makeTempDir(`${product}-run`);
   const configPath = join(dir, 'config.yml');
-  writeFileSync(configPath, JSON.stringify(registryConfig(storage, product, port, workers), null, 2));
+  writeFileSync(configPath, JSON.stringify(registryConfig(storage, product, port, workers, redisAddr), null, 2));
   const logPath = join(dir, 'server.log');
   let proc;
   if (product === 'berth') {

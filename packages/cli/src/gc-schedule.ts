@@ -1,5 +1,5 @@
 import type { BerthConfig } from '@berth/config';
-import { GcScheduler, type Registry } from '@berth/registry';
+import { GcScheduler, type GcScheduleOptions, type Registry, type SharedMetadataCache } from '@berth/registry';
 import type { Logger, StorageDriver } from '@berth/storage-driver';
 
 /**
@@ -9,7 +9,14 @@ import type { Logger, StorageDriver } from '@berth/storage-driver';
  * `storage.gc.dryrun`, as a dry run), so that the collection returns the space it freed.
  * Each run logs its summary line; `stop` interrupts a run in progress, which puts back what it held.
  */
-export function startGcSchedule(config: BerthConfig, driver: StorageDriver, logger: Logger, registry?: Registry): GcScheduler | undefined {
+export function startGcSchedule(
+  config: BerthConfig,
+  driver: StorageDriver,
+  logger: Logger,
+  registry?: Registry,
+  redis?: { readonly sharedCache?: SharedMetadataCache; readonly lease: GcScheduleOptions['lease'] },
+): GcScheduler | undefined {
+  const sharedCache = redis?.sharedCache;
   const gc = config.storage.gc;
   if (!(gc.interval > 0) || config.storage.maintenance.readonly.enabled) return undefined;
   const retains = config.policies.some(
@@ -33,6 +40,10 @@ export function startGcSchedule(config: BerthConfig, driver: StorageDriver, logg
     dryRun: gc.dryrun,
     logger,
     beforeCollect,
+    // Swept content must not be served from the replicas' shared cache.
+    invalidate: sharedCache ? () => sharedCache.invalidateAll() : undefined,
+    // One collection at a time across the replicas (redis configured): the others skip their turn.
+    lease: redis?.lease,
   });
   scheduler.start();
   return scheduler;

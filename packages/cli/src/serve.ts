@@ -8,6 +8,7 @@ import { formatAddress, listenOn } from './listen';
 import { attributeToSource, describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
 import { HelperPool } from './processes/pool';
 import { ConnectionRouter } from './router';
+import { takeGcLease } from './redis';
 import { openStack } from './stack';
 import { startupLine } from './startup';
 
@@ -60,7 +61,14 @@ export async function startRegistry(
     await stack.close().catch(() => undefined);
     throw error;
   }
-  const gcSchedule = startGcSchedule(config, stack.driver, logger, stack.registry);
+  const redis = stack.redis;
+  const gcSchedule = startGcSchedule(
+    config,
+    stack.driver,
+    logger,
+    stack.registry,
+    redis ? { sharedCache: redis.sharedCache, lease: () => takeGcLease(redis, logger).then((t) => ('lease' in t ? t.lease : t)) } : undefined,
+  );
   const address = formatAddress(router.server.address());
   let stopping: Promise<ShutdownResult> | undefined;
   return {

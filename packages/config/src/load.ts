@@ -11,6 +11,7 @@ import { ROOT } from './schema';
 import { policiesOf } from './policies';
 import { httpOf, notificationsOf, proxyOf, workersOf } from './sections';
 import { collectSecrets, scrubSecrets } from './secrets';
+import { redisOf } from './redis';
 import { resolveStorage } from './storage';
 import type { BerthConfig, LogLevel } from './types';
 
@@ -128,7 +129,7 @@ function build(root: RawMap, drivers: DriverFactories, warnings: string[]): Bert
     catalog,
     tags,
     policies: policiesOf(resolved.policies),
-    redis: compat('redis'),
+    redis: redisOf(resolved.redis, root.redis !== undefined && root.redis !== null, storage),
     middleware: compat('middleware'),
     validation: compat('validation'),
     compatibility: compat('compatibility'),

@@ -3,6 +3,7 @@ import type { BlobStore } from './blob-store';
 import type { KeyedLock } from './concurrency';
 import type { Policies } from './policies/rules';
 import type { UsageTracker } from './policies/usage';
+import type { SharedMetadataCache } from './shared-cache';
 import type { Storage } from './storage';
 import type { UploadHashCache, UploadHashPeers } from './upload-hash-cache';
 import type { WritePolicy } from './write-policy';
@@ -31,6 +32,8 @@ export interface RegistryContext {
   readonly policies: Policies;
   /** Storage usage per repository; services mark the repositories they change. */
   readonly usage: UsageTracker;
+  /** Metadata shared with the other processes and replicas (`storage.cache.blobdescriptor: redis`). */
+  readonly shared?: SharedMetadataCache;
 }
 
 /** The context of one repository's services. */

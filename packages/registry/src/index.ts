@@ -39,3 +39,4 @@ export {
   type TagDecision,
   type ManifestDecision,
 } from './policies/retention';
+export { GLOBAL_SCOPE, CacheField, SHARED_CONTENT_MAX_BYTES, type SharedMetadataCache, type SharedLookup } from './shared-cache';

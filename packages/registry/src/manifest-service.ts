@@ -14,6 +14,7 @@ import { MANIFEST_MEDIA_TYPES, NON_DISTRIBUTABLE_LAYER_TYPES } from './media-typ
 import { assertTag } from './names';
 import { pathFor } from './paths';
 import { assertManifestDeletable, assertTagsMayPoint, assertWithinQuota, underPolicyLock } from './policies/enforce';
+import { CacheField, invalidating, readThrough } from './shared-cache';
 import type { TagService } from './tag-service';
 import { assertWritable } from './write-policy';
 
@@ -68,8 +69,11 @@ export class ManifestService {
 
   /** True when the manifest is in this repository (its revision link exists). */
   async exists(digest: Digest): Promise<boolean> {
-    const linked = await this.ctx.storage.readLink(pathFor({ kind: 'revisionLink', name: this.ctx.name, digest }));
-    return linked !== undefined && linked.equals(digest);
+    const read = async (): Promise<boolean> => {
+      const linked = await this.ctx.storage.readLink(pathFor({ kind: 'revisionLink', name: this.ctx.name, digest }));
+      return linked !== undefined && linked.equals(digest);
+    };
+    return readThrough(this.ctx.shared, this.ctx.name, CacheField.revision(digest.toString()), () => true, read, (linked) => (linked ? '1' : undefined));
   }
 
   /** The manifest bytes and media type; `ManifestUnknownError` when the reference does not resolve. */
@@ -134,19 +138,21 @@ export class ManifestService {
     if (reference.tag !== undefined) return this.tags.untag(reference.tag);
     const { storage, name } = this.ctx;
     const digest = reference.digest;
-    if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
-    if ((this.ctx.policies.ruleFor(name)?.rule.immutableTags.length ?? 0) > 0) {
-      assertManifestDeletable(this.ctx, digest, await this.tags.lookup(digest));
-    }
-    const content = await this.ctx.blobStore.getContent(digest);
-    const subject = content ? describeStoredManifest(content).subject : undefined;
-    await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
-    this.ctx.usage.invalidate(name);
-    if (subject) {
-      await storage.deleteIfExists(pathFor({ kind: 'referrerLink', name, subject, digest }));
-    }
-    const untagged = await this.tags.untagDigest(digest);
-    this.ctx.logger.debug('manifest deleted', { repository: name, digest: digest.toString(), untagged });
+    await invalidating(this.ctx.shared, name, async () => {
+      if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
+      if ((this.ctx.policies.ruleFor(name)?.rule.immutableTags.length ?? 0) > 0) {
+        assertManifestDeletable(this.ctx, digest, await this.tags.lookup(digest));
+      }
+      const content = await this.ctx.blobStore.getContent(digest);
+      const subject = content ? describeStoredManifest(content).subject : undefined;
+      await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
+      this.ctx.usage.invalidate(name);
+      if (subject) {
+        await storage.deleteIfExists(pathFor({ kind: 'referrerLink', name, subject, digest }));
+      }
+      const untagged = await this.tags.untagDigest(digest);
+      this.ctx.logger.debug('manifest deleted', { repository: name, digest: digest.toString(), untagged });
+    });
   }
 
   /**

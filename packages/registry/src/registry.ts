@@ -11,6 +11,7 @@ import { NO_POLICIES, Policies, type PolicyRule } from './policies/rules';
 import { applyRetention, type RetentionOptions, type RetentionReport } from './policies/retention';
 import { UsageTracker, type UsageReport } from './policies/usage';
 import { ReferrerService } from './referrer-service';
+import type { SharedMetadataCache } from './shared-cache';
 import { Storage } from './storage';
 import { TagService } from './tag-service';
 import { UploadHashCache, type UploadHashPeers } from './upload-hash-cache';
@@ -69,6 +70,12 @@ export interface RegistryOptions {
   readonly policies?: readonly PolicyRule[];
   /** How old a usage report may be with respect to other processes' writes (default 30 s). */
   readonly usageMaxAgeMs?: number;
+  /**
+   * `storage.cache.blobdescriptor: redis`: tags, links, tag lists, blob sizes and small manifests
+   * shared by every process and replica, invalidated by every write before it answers (see
+   * `SharedMetadataCache`). The per-process blob descriptor cache is then not used.
+   */
+  readonly sharedCache?: SharedMetadataCache;
 }
 
 /** The services of one repository. Cheap to build; build one per request. */
@@ -103,7 +110,8 @@ export class Registry {
 
   constructor(options: RegistryOptions) {
     const storage = new Storage(options.driver);
-    const blobStore = new BlobStore(storage, options.blobDescriptorCacheSize);
+    const shared = options.sharedCache;
+    const blobStore = new BlobStore(storage, shared ? undefined : options.blobDescriptorCacheSize, shared);
     const logger = options.logger ?? noopLogger;
     this.ctx = {
       storage,
@@ -119,6 +127,7 @@ export class Registry {
       uploadLocks: options.uploadLocks ?? new KeyedMutex(),
       policies: options.policies ? new Policies(options.policies) : NO_POLICIES,
       usage: new UsageTracker(storage, blobStore, logger, options.usageMaxAgeMs),
+      shared,
     };
   }
 
@@ -151,6 +160,11 @@ export class Registry {
   /** Which writes clients may make (`UnsupportedError` for the others). */
   get writePolicy(): WritePolicy {
     return this.ctx.writes;
+  }
+
+  /** The shared metadata cache, when configured (garbage collection invalidates it). */
+  get sharedCache(): SharedMetadataCache | undefined {
+    return this.ctx.shared;
   }
 
   /** The global blob store: blob data by digest, whichever repositories link it. */
