@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { nginxSkipReason } from '../../../test-support/nginx';
+import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
+import { runBerth, writeConfig, type RunningBerth } from './helpers/berth';
+import { expectPulledLayout } from './helpers/compare';
+import { buildOciLayout, imageDigests, indexDigests, MEDIA_TYPES, sha256Digest, type LayoutFixture } from './helpers/oci-layout';
+import { cleanupAll, makeTempDir } from './helpers/processes';
+import { startReplicaSet, type ReplicaSet } from './helpers/replicas';
+import { skopeoCopy, skopeoInspectRaw } from './helpers/skopeo';
+import { finishUpload, patchChunk, relocate, startUpload } from './helpers/upload';
+
+/**
+ * Three `berth serve` processes on one S3 bucket root with one pinned http.secret, behind a real
+ * nginx round-robin (docs/scale-out.md): what one replica acknowledged, every other one serves at
+ * once, whichever replica a client reaches.
+ */
+
+const MiB = 1024 * 1024;
+const ACCEPT = [MEDIA_TYPES.manifest, MEDIA_TYPES.index].join(', ');
+
+const skipReason = s3SkipReason() ?? nginxSkipReason();
+if (skipReason) console.warn(`SKIPPED three berth replicas behind nginx: ${skipReason}`);
+const describeReplicas = skipReason ? describe.skip : describe;
+
+describeReplicas(`three berth replicas on one bucket behind nginx (${skipReason ? 'skipped' : describeS3Server()})`, () => {
+  let fixture: LayoutFixture;
+  let set: ReplicaSet;
+  const viaNginx = (path: string): string => `docker://${set.nginx.hostPort}/${path}`;
+  const via = (replica: RunningBerth, path: string): string => `docker://${replica.hostPort}/${path}`;
+
+  beforeAll(async () => {
+    fixture = await buildOciLayout(await makeTempDir('layout'));
+    set = await startReplicaSet({
+      count: 3,
+      storage: { s3: s3TestParameters('replicas')!, redirect: { disable: true }, cache: { blobdescriptor: 'inmemory' } },
+    });
+  });
+
+  afterAll(async () => {
+    await set?.stop();
+    await cleanupAll();
+  });
+
+  async function manifestDigest(base: string, reference: string, method: 'GET' | 'HEAD' = 'HEAD'): Promise<string | number> {
+    const response = await fetch(`${base}/v2/${reference}`, { method, headers: { accept: ACCEPT } });
+    await response.arrayBuffer();
+    return response.status === 200 ? response.headers.get('docker-content-digest')! : response.status;
+  }
+
+  it('pushes a multi-arch image through the balancer and pulls it back byte-identical through it and from every replica', async () => {
+    await skopeoCopy(`oci:${fixture.dir}:multi`, viaNginx('app/multi:v1'));
+    const out = await makeTempDir('pull');
+    await skopeoCopy(viaNginx('app/multi:v1'), `oci:${out}:v1`);
+    await expectPulledLayout(out, fixture.dir, indexDigests(fixture.multi), 'v1', fixture.multi.index.digest);
+    for (const replica of set.replicas) {
+      expect((await skopeoInspectRaw(via(replica, 'app/multi:v1'))).equals(fixture.multi.indexBytes)).toBe(true);
+      for (const image of fixture.multi.images) {
+        expect((await skopeoInspectRaw(via(replica, `app/multi@${image.manifest.digest}`))).equals(image.manifestBytes)).toBe(true);
+      }
+    }
+  });
+
+  it('serves a tag moved through one replica at once from the others, which had read it before', async () => {
+    const [first, second, third] = set.replicas;
+    await skopeoCopy(`oci:${fixture.dir}:single`, via(first!, 'app/moving:latest'));
+    for (const replica of set.replicas) {
+      expect(await manifestDigest(replica.url, 'app/moving/manifests/latest')).toBe(fixture.single.manifest.digest);
+      expect(await manifestDigest(replica.url, 'app/moving/manifests/latest', 'GET')).toBe(fixture.single.manifest.digest);
+    }
+
+    await skopeoCopy(`oci:${fixture.dir}:multi`, via(first!, 'app/moving:latest'));
+
+    for (const replica of [second!, third!, first!]) {
+      expect(await manifestDigest(replica.url, 'app/moving/manifests/latest')).toBe(fixture.multi.index.digest);
+      expect(await manifestDigest(replica.url, 'app/moving/manifests/latest', 'GET')).toBe(fixture.multi.index.digest);
+    }
+  });
+
+  it('answers 404 on every other replica for a manifest deleted through one, by digest and by tag', async () => {
+    const [first, second, third] = set.replicas;
+    await skopeoCopy(`oci:${fixture.dir}:single`, viaNginx('app/deleted:v1'));
+    const digest = fixture.single.manifest.digest;
+    for (const replica of set.replicas) {
+      expect(await manifestDigest(replica.url, `app/deleted/manifests/${digest}`, 'GET')).toBe(digest);
+      expect(await manifestDigest(replica.url, 'app/deleted/manifests/v1')).toBe(digest);
+    }
+
+    const deleted = await fetch(`${second!.url}/v2/app/deleted/manifests/${digest}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(202);
+
+    for (const replica of [first!, third!, second!]) {
+      expect(await manifestDigest(replica.url, `app/deleted/manifests/${digest}`, 'GET')).toBe(404);
+      expect(await manifestDigest(replica.url, `app/deleted/manifests/${digest}`)).toBe(404);
+      expect(await manifestDigest(replica.url, 'app/deleted/manifests/v1')).toBe(404);
+    }
+  });
+
+  it('gives a whole image on every replica when it is pushed again after garbage collection freed its blobs (distribution#4269)', async () => {
+    const repository = 'app/collected';
+    // Blobs of their own: no other test's repository keeps them.
+    const own = await buildOciLayout(await makeTempDir('layout'), { singleLayers: [MiB, 3 * MiB], platformLayer: MiB / 4, baseLayer: MiB / 4 });
+    const digests = imageDigests(own.single);
+    const blobs = [own.single.config.digest, ...own.single.layers.map((l) => l.digest)];
+    await skopeoCopy(`oci:${own.dir}:single`, viaNginx(`${repository}:v1`));
+    // Every replica has looked at every blob, as pulls do.
+    for (const replica of set.replicas) {
+      for (const digest of blobs) {
+        const head = await fetch(`${replica.url}/v2/${repository}/blobs/${digest}`, { method: 'HEAD' });
+        expect({ digest, status: head.status }).toEqual({ digest, status: 200 });
+      }
+    }
+    const deleted = await fetch(`${set.replicas[0]!.url}/v2/${repository}/manifests/${own.single.manifest.digest}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(202);
+
+    const gc = await runBerth(['garbage-collect', '--grace-period', '0s', await writeConfig(set.config)], { timeoutMs: 300_000 });
+    expect({ code: gc.code, stderr: gc.code === 0 ? '' : gc.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(gc.stdout).toMatch(new RegExp(`deleted ${digests.size} blobs`));
+    for (const replica of set.replicas) {
+      for (const digest of blobs) {
+        const head = await fetch(`${replica.url}/v2/${repository}/blobs/${digest}`, { method: 'HEAD' });
+        expect({ replica: replica.hostPort, digest, status: head.status }).toEqual({ replica: replica.hostPort, digest, status: 404 });
+      }
+    }
+
+    await skopeoCopy(`oci:${own.dir}:single`, viaNginx(`${repository}:v1`));
+
+    for (const replica of set.replicas) {
+      const out = await makeTempDir('pull');
+      await skopeoCopy(via(replica, `${repository}:v1`), `oci:${out}:v1`);
+      await expectPulledLayout(out, own.dir, digests, 'v1', own.single.manifest.digest);
+    }
+  });
+
+  it('finishes on another replica an upload whose replica was killed (SIGKILL) in the middle of a PATCH', async () => {
+    const victimIndex = 0;
+    const victim = set.replicas[victimIndex]!;
+    const survivor = set.replicas[1]!;
+    const blob = randomBytes(4 * MiB + 123);
+    const firstEnd = MiB;
+    const acknowledged = await patchChunk(await startUpload(victim.url, 'app/killed'), Buffer.from(blob.subarray(0, firstEnd)), 0);
+
+    // A second chunk is on its way to the victim when it dies: part of it may have reached storage.
+    const inFlight = request(acknowledged, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `${firstEnd}-${2 * MiB - 1}`, 'content-length': String(MiB) },
+    });
+    const failed = new Promise<void>((resolve) => {
+      inFlight.once('error', () => resolve());
+      inFlight.once('response', (res) => {
+        res.resume();
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve) => inFlight.write(blob.subarray(firstEnd, firstEnd + MiB / 2), () => resolve()));
+    victim.process.child.kill('SIGKILL');
+    expect(await victim.process.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    inFlight.destroy();
+    await failed;
+
+    // The survivor tells how much storage holds, and the client goes on from there.
+    const onSurvivor = relocate(acknowledged, victim.url, survivor.url);
+    const status = await fetch(onSurvivor);
+    expect(status.status).toBe(204);
+    const range = /^0-(\d+)$/.exec(status.headers.get('range') ?? '');
+    expect(range).not.toBeNull();
+    const stored = Number(range![1]) + 1;
+    expect(stored).toBeGreaterThanOrEqual(firstEnd);
+    expect(stored).toBeLessThanOrEqual(firstEnd + MiB / 2);
+    const next = await patchChunk(new URL(status.headers.get('location') ?? onSurvivor, survivor.url).toString(), Buffer.from(blob.subarray(stored)), stored);
+    const put = await finishUpload(next, sha256Digest(blob));
+    expect(put.status).toBe(201);
+
+    const restarted = await set.restart(victimIndex);
+    for (const base of [set.nginx.url, ...set.replicas.map((r) => r.url)]) {
+      const response = await fetch(`${base}/v2/app/killed/blobs/${sha256Digest(blob)}`);
+      expect(response.status).toBe(200);
+      expect(sha256Digest(Buffer.from(await response.arrayBuffer()))).toBe(sha256Digest(blob));
+    }
+    expect(set.replicas[victimIndex]).toBe(restarted);
+  });
+});
