@@ -29,6 +29,8 @@ const LAYERS = {
   registry: ['storage-driver', 'logging'],
   // The storage driver only for the expiry schedule's own file; cached content goes through the registry.
   proxy: ['registry', 'storage-driver', 'logging'],
+  // Redis-backed implementations of what the registry defines (shared cache, GC lease).
+  redis: ['registry', 'storage-driver', 'logging'],
   api: ['registry', 'logging'],
   notifications: ['api', 'logging'],
   config: ['storage-driver', 'logging'],
@@ -41,6 +43,7 @@ const LAYERS = {
     'logging',
     'notifications',
     'proxy',
+    'redis',
     'registry',
     'storage-driver',
   ],

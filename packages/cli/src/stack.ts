@@ -13,6 +13,7 @@ import type { DriverFactories, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer } from './lifecycle';
 import type { Preflight } from './load';
 import { Operations, type ProcessRole } from './operations';
+import { openRedis, type RedisState } from './redis';
 import { createTlsServer, type TlsSetup } from './tls';
 
 /**
@@ -27,6 +28,8 @@ export interface ServingStack {
   readonly registry: Registry;
   readonly operations: Operations;
   readonly graceful: GracefulServer;
+  /** Redis, when the configuration has a `redis` section. */
+  readonly redis?: RedisState;
   /** Closes everything but the server (drain it first): operations, notifier, cache, then the driver. */
   close(): Promise<void>;
 }
@@ -104,7 +107,13 @@ async function startNotifications(config: BerthConfig, logger: Logger): Promise<
  * The registry over `driver`: THE Registry of the process, with the write policy of the
  * configuration (`storage.delete`, `storage.maintenance.readonly`, `proxy.remoteurl`) and its limits.
  */
-function buildRegistry(config: BerthConfig, driver: StorageDriver, logger: Logger, { uploadHashes, uploadHashPeers, uploadLocks }: StackOptions): Registry {
+function buildRegistry(
+  config: BerthConfig,
+  driver: StorageDriver,
+  logger: Logger,
+  { uploadHashes, uploadHashPeers, uploadLocks }: StackOptions,
+  redis: RedisState | undefined,
+): Registry {
   return new Registry({
     driver,
     logger: logger.child({ component: 'registry' }),
@@ -118,6 +127,7 @@ function buildRegistry(config: BerthConfig, driver: StorageDriver, logger: Logge
     hashCache: uploadHashes,
     hashPeers: uploadHashPeers,
     uploadLocks,
+    sharedCache: redis?.sharedCache,
   });
 }
 
@@ -160,7 +170,14 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
     logger: logger.child({ component: 'storage', driver: config.storage.driver }),
     observe: operations.observeStorage,
   });
-  const registry = buildRegistry(config, driver, logger, stackOptions);
+  let redis: RedisState | undefined;
+  try {
+    redis = await openRedis(config, logger);
+  } catch (error) {
+    await driver.close?.().catch(() => undefined);
+    throw error;
+  }
+  const registry = buildRegistry(config, driver, logger, stackOptions, redis);
   let notifier: Notifier | undefined;
   let pullThrough: ProxyCache | undefined;
   try {
@@ -189,12 +206,14 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
       registry,
       operations,
       graceful,
+      redis,
       async close() {
         await operations.stop();
         // Requests have drained: no event comes after this; pending ones go to the spool.
         await opened.notifier?.close();
         // Saves the expiry schedule: before the driver goes.
         await opened.pullThrough?.close();
+        await redis?.close();
         await driver.close?.();
       },
     };
@@ -202,6 +221,7 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
     await operations.stop().catch(() => undefined);
     await notifier?.close({ abort: true }).catch(() => undefined);
     await pullThrough?.close().catch(() => undefined);
+    await redis?.close().catch(() => undefined);
     await driver.close?.().catch(() => undefined);
     throw error;
   }

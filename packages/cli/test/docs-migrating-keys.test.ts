@@ -266,6 +266,7 @@ const ELSEWHERE: Record<string, readonly [file: string, title: string]> = {
   'proxy.remoteurl': ['packages/proxy/test/mirror-berth-upstream.test.ts', 'pulls a manifest by tag and its blobs by digest byte-identical, stored in the normal layout'],
   'proxy.username': ['packages/proxy/test/mirror-upstream-auth.test.ts', 'answers the Basic challenge with proxy.username/password, then sends them up front'],
   'proxy.password': ['packages/proxy/test/mirror-upstream-auth.test.ts', 'answers the Basic challenge with proxy.username/password, then sends them up front'],
+  redis: ['packages/redis/test/shared-cache.test.ts', 'a tag moved on replica A is served at once by replica B, which had the old digest cached'],
   'proxy.ttl': ['packages/proxy/test/mirror-expiry.test.ts', 'removes the tag, the manifest revision and the layer links once the TTL passed; blob data is left for GC'],
 };
 

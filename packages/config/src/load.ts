@@ -10,6 +10,7 @@ import { resolveStruct } from './resolve';
 import { ROOT } from './schema';
 import { httpOf, notificationsOf, proxyOf, workersOf } from './sections';
 import { collectSecrets, scrubSecrets } from './secrets';
+import { redisOf } from './redis';
 import { resolveStorage } from './storage';
 import type { BerthConfig, LogLevel } from './types';
 
@@ -126,7 +127,7 @@ function build(root: RawMap, drivers: DriverFactories, warnings: string[]): Bert
     health: health as BerthConfig['health'],
     catalog,
     tags,
-    redis: compat('redis'),
+    redis: redisOf(resolved.redis, root.redis !== undefined && root.redis !== null, storage),
     middleware: compat('middleware'),
     validation: compat('validation'),
     compatibility: compat('compatibility'),

@@ -276,7 +276,7 @@ export const ROOT: StructShape = struct({
   ),
   http,
   notifications,
-  redis: field(redis, { ignored: true }),
+  redis,
   health,
   catalog: struct({ maxentries: field(int(), { default: 1000 }) }),
   tags: struct({ maxtags: field(int(), { default: 1000 }) }),

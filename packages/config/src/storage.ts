@@ -115,10 +115,6 @@ function cacheOf(cache: MetaSections['cache'], ctx: NormalizeContext): StorageCo
     ctx.warnings.push('storage.cache.layerinfo is deprecated: use storage.cache.blobdescriptor');
     kind ??= cache.layerinfo;
   }
-  if (kind === 'redis') {
-    ctx.warnings.push('storage.cache.blobdescriptor: Berth has no redis client; using the in-memory blob descriptor cache instead');
-    kind = 'inmemory';
-  }
   return kind === undefined ? { blobdescriptorsize: cache.blobdescriptorsize } : { blobdescriptor: kind, blobdescriptorsize: cache.blobdescriptorsize };
 }
 

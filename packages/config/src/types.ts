@@ -26,8 +26,11 @@ export interface StorageConfig {
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly delete: { readonly enabled: boolean };
   readonly redirect: { readonly disable: boolean };
-  /** `blobdescriptor` is `inmemory` or unset (no cache); `redis` is mapped to `inmemory` with a warning. */
-  readonly cache: { readonly blobdescriptor?: 'inmemory'; readonly blobdescriptorsize: number };
+  /**
+   * `blobdescriptor` is `inmemory` (per process), `redis` (shared by every process and replica through
+   * the `redis` section; see docs/redis.md) or unset (no cache).
+   */
+  readonly cache: { readonly blobdescriptor?: 'inmemory' | 'redis'; readonly blobdescriptorsize: number };
   readonly maintenance: {
     readonly uploadpurging: { readonly enabled: boolean; readonly age: Milliseconds; readonly interval: Milliseconds; readonly dryrun: boolean };
     readonly readonly: { readonly enabled: boolean };
@@ -142,6 +145,43 @@ export interface ProxyConfig {
   readonly ttl: Milliseconds;
 }
 
+/**
+ * `redis`, distribution's keys (v3: go-redis UniversalOptions; v2.8: `addr`, `pool`). Durations are
+ * milliseconds. Only the connection keys Berth's client uses act (see docs/configuration.md); the
+ * pool and cluster tuning keys are accepted and validated.
+ */
+export interface RedisConfig {
+  /** `host:port` of the server, or of the Sentinels when `mastername` is set. */
+  readonly addrs?: readonly string[];
+  /** v2.8: one `host:port` (folded into `addrs`). */
+  readonly addr?: string;
+  readonly clientname?: string;
+  readonly db?: number;
+  readonly protocol?: number;
+  readonly username?: string;
+  readonly password?: string;
+  /** Sentinel: the name of the monitored master; `addrs` are then the Sentinels. */
+  readonly mastername?: string;
+  readonly sentinelusername?: string;
+  readonly sentinelpassword?: string;
+  readonly maxretries?: number;
+  readonly minretrybackoff?: Milliseconds;
+  readonly maxretrybackoff?: Milliseconds;
+  readonly dialtimeout?: Milliseconds;
+  readonly readtimeout?: Milliseconds;
+  readonly writetimeout?: Milliseconds;
+  readonly poolsize?: number;
+  readonly pool?: { readonly maxidle?: number; readonly maxactive?: number; readonly idletimeout?: Milliseconds };
+  readonly tls?: {
+    readonly enabled?: boolean;
+    readonly certificate?: string;
+    readonly key?: string;
+    readonly rootcas?: readonly string[];
+    readonly clientcas?: readonly string[];
+  };
+  readonly [key: string]: unknown;
+}
+
 export interface BerthConfig {
   readonly version: '0.1';
   readonly log: LogConfig;
@@ -155,8 +195,11 @@ export interface BerthConfig {
   readonly catalog: { readonly maxentries: number };
   /** Largest page of the tag list (`n` is clamped to it). */
   readonly tags: { readonly maxtags: number };
-  /** Accepted and validated (v3 and v2.8 keys); Berth has no redis client and does not use it. */
-  readonly redis: Readonly<Record<string, unknown>>;
+  /**
+   * The Redis server (or Sentinels) shared by the replicas: `{}` when not configured, else `addrs`
+   * holds at least one address (v2.8's `addr` folded in). See docs/redis.md.
+   */
+  readonly redis: RedisConfig;
   /** Accepted for compatibility with distribution and ignored (a warning is returned when set). */
   readonly middleware: Readonly<Record<string, unknown>>;
   readonly validation: Readonly<Record<string, unknown>>;

@@ -98,14 +98,15 @@ describe('errors: one line, naming the key', () => {
 });
 
 describe('sections accepted for compatibility', () => {
-  it('are validated, kept (top level) and reported as ignored', () => {
+  it('are validated, kept (top level) and reported as ignored (redis is implemented: kept, no warning)', () => {
     const c = load(
       `${MINIMAL}redis:\n  addrs: [localhost:6379]\n  password: pw\n  db: 0\n  dialtimeout: 10ms\nmiddleware:\n  storage:\n    - name: cloudfront\n      options:\n        baseurl: https://cdn/\nvalidation:\n  manifests:\n    indexes:\n      platforms: List\n      platformlist:\n        - {os: linux, architecture: amd64}\npolicy:\n  repository:\n    classes: [image]\ncompatibility:\n  schema1:\n    enabled: true\nreporting:\n  bugsnag:\n    apikey: k\n`,
     );
     expect(c.redis).toMatchObject({ addrs: ['localhost:6379'], password: 'pw', db: 0, dialtimeout: 10 });
+    expect(c.warnings.filter((w) => w.startsWith('redis'))).toEqual([]);
     expect(c.middleware).toEqual({ storage: [{ name: 'cloudfront', disabled: false, options: { baseurl: 'https://cdn/' } }] });
     expect(c.validation).toMatchObject({ manifests: { indexes: { platforms: 'list', platformlist: [{ os: 'linux', architecture: 'amd64' }] } } });
-    for (const section of ['redis', 'middleware', 'validation', 'policy', 'compatibility', 'reporting']) {
+    for (const section of ['middleware', 'validation', 'policy', 'compatibility', 'reporting']) {
       expect(c.warnings).toContain(`${section}: accepted for compatibility with distribution but not implemented by Berth; ignored`);
     }
   });

@@ -61,14 +61,15 @@ describe('storage meta sections', () => {
     expect(configError(() => load(withStorage('  tag:\n    concurrencylimit: -1\n')), 'storage.tag.concurrencylimit')).toMatch(/at least 0/);
   });
 
-  it('cache: inmemory kept, layerinfo accepted as deprecated, redis mapped to inmemory with a warning', () => {
+  it('cache: inmemory kept, layerinfo accepted as deprecated, redis kept (it needs the redis section)', () => {
     expect(load(withStorage('  cache:\n    blobdescriptor: inmemory\n')).storage.cache).toEqual({ blobdescriptor: 'inmemory', blobdescriptorsize: 10000 });
     const legacy = load(withStorage('  cache:\n    layerinfo: inmemory\n    blobdescriptorsize: 0\n'));
     expect(legacy.storage.cache).toEqual({ blobdescriptor: 'inmemory', blobdescriptorsize: 0 });
     expect(legacy.warnings).toContain('storage.cache.layerinfo is deprecated: use storage.cache.blobdescriptor');
-    const redis = load(withStorage('  cache:\n    blobdescriptor: redis\n'));
-    expect(redis.storage.cache.blobdescriptor).toBe('inmemory');
-    expect(redis.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^storage\.cache\.blobdescriptor: Berth has no redis client/)]));
+    const redis = load(`${withStorage('  cache:\n    blobdescriptor: redis\n')}redis:\n  addr: localhost:6379\n`);
+    expect(redis.storage.cache.blobdescriptor).toBe('redis');
+    expect(redis.warnings.filter((w) => /redis/.test(w))).toEqual([]);
+    expect(configError(() => load(withStorage('  cache:\n    blobdescriptor: redis\n')), 'redis.addrs')).toMatch(/storage\.cache\.blobdescriptor is redis/);
     expect(configError(() => load(withStorage('  cache:\n    blobdescriptor: memcached\n')), 'storage.cache.blobdescriptor')).toMatch(
       /must be one of inmemory, redis/,
     );

@@ -4,6 +4,7 @@ import type { RepositoryContext } from './context';
 import type { Digest } from './digest';
 import { BlobUnknownError } from './errors';
 import { pathFor } from './paths';
+import { CacheField, invalidating, readThrough } from './shared-cache';
 import { assertWritable } from './write-policy';
 
 /**
@@ -15,8 +16,11 @@ export class BlobService {
 
   /** True when the blob is linked into this repository (its data may still have been collected). */
   async isLinked(digest: Digest): Promise<boolean> {
-    const linked = await this.ctx.storage.readLink(pathFor({ kind: 'layerLink', name: this.ctx.name, digest }));
-    return linked !== undefined && linked.equals(digest);
+    const read = async (): Promise<boolean> => {
+      const linked = await this.ctx.storage.readLink(pathFor({ kind: 'layerLink', name: this.ctx.name, digest }));
+      return linked !== undefined && linked.equals(digest);
+    };
+    return readThrough(this.ctx.shared, this.ctx.name, CacheField.layer(digest.toString()), () => true, read, (linked) => (linked ? '1' : undefined));
   }
 
   /** Size of a blob visible in this repository; throws `BlobUnknownError` otherwise. */
@@ -71,7 +75,9 @@ export class BlobService {
    */
   async delete(digest: Digest): Promise<void> {
     assertWritable(this.ctx.writes, 'delete');
-    const removed = await this.ctx.storage.deleteIfExists(pathFor({ kind: 'layerDir', name: this.ctx.name, digest }));
+    const removed = await invalidating(this.ctx.shared, this.ctx.name, () =>
+      this.ctx.storage.deleteIfExists(pathFor({ kind: 'layerDir', name: this.ctx.name, digest })),
+    );
     if (!removed) throw new BlobUnknownError(digest.toString());
   }
 }

@@ -4,6 +4,7 @@ import { DescriptorCache } from './descriptor-cache';
 import type { Digest } from './digest';
 import { BlobUnknownError } from './errors';
 import { pathFor } from './paths';
+import { CacheField, GLOBAL_SCOPE, readThrough, SHARED_CONTENT_MAX_BYTES, type SharedMetadataCache } from './shared-cache';
 import { isNotFound, type Storage } from './storage';
 
 /** A blob as the API describes it. */
@@ -26,10 +27,12 @@ export class BlobStore {
   /**
    * @param descriptorCacheSize remember this many blob sizes (`storage.cache.blobdescriptorsize`; 0 =
    * no bound); undefined = none, every `stat` asks the driver.
+   * @param shared the cache shared with other processes and replicas: blob sizes and small manifests.
    */
   constructor(
     private readonly storage: Storage,
     descriptorCacheSize?: number,
+    private readonly shared?: SharedMetadataCache,
   ) {
     if (descriptorCacheSize !== undefined) this.descriptors = new DescriptorCache(descriptorCacheSize);
   }
@@ -54,8 +57,17 @@ export class BlobStore {
   async describe(digest: Digest): Promise<BlobDescriptor | undefined> {
     const size = this.descriptors?.get(digest.toString());
     if (size !== undefined) return { digest, size };
-    return this.stat(digest);
+    if (!this.shared) return this.stat(digest);
+    return readThrough(
+      this.shared,
+      GLOBAL_SCOPE,
+      CacheField.blobSize(digest.toString()),
+      (cached) => ({ digest, size: Number(cached.toString()) }),
+      () => this.stat(digest),
+      (found) => (found ? String(found.size) : undefined),
+    );
   }
+
 
   /** Blob sizes in the descriptor cache (0 without one; for tests). */
   get cachedDescriptors(): number {
@@ -93,7 +105,12 @@ export class BlobStore {
     const key = digest.toString();
     const remembered = this.contents.get(key);
     if (remembered) return remembered;
-    const content = await this.storage.getContent(pathFor({ kind: 'blobData', digest }));
+    const read = (): Promise<Buffer | undefined> => this.storage.getContent(pathFor({ kind: 'blobData', digest }));
+    const content = this.shared
+      ? await readThrough(this.shared, GLOBAL_SCOPE, CacheField.content(key), (cached) => cached, read, (found) =>
+          found && found.length <= SHARED_CONTENT_MAX_BYTES ? found : undefined,
+        )
+      : await read();
     if (content) this.contents.set(key, content);
     return content;
   }

@@ -1,6 +1,7 @@
 import type { Logger } from '@berth/storage-driver';
 import type { BlobStore } from './blob-store';
 import type { KeyedLock } from './concurrency';
+import type { SharedMetadataCache } from './shared-cache';
 import type { Storage } from './storage';
 import type { UploadHashCache, UploadHashPeers } from './upload-hash-cache';
 import type { WritePolicy } from './write-policy';
@@ -25,6 +26,8 @@ export interface RegistryContext {
   readonly hashPeers?: UploadHashPeers;
   /** Lock per upload session: per process, or across the host's processes when given one (`RegistryOptions.uploadLocks`). */
   readonly uploadLocks: KeyedLock;
+  /** Metadata shared with the other processes and replicas (`storage.cache.blobdescriptor: redis`). */
+  readonly shared?: SharedMetadataCache;
 }
 
 /** The context of one repository's services. */

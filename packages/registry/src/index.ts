@@ -27,3 +27,4 @@ export {
 } from './upload-purge';
 export { UploadPurgeScheduler, firstPurgeDelay, MAX_FIRST_PURGE_DELAY_MS, type UploadPurgeScheduleOptions } from './upload-purge-scheduler';
 export * from './gc';
+export { GLOBAL_SCOPE, CacheField, SHARED_CONTENT_MAX_BYTES, type SharedMetadataCache, type SharedLookup } from './shared-cache';

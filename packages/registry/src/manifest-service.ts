@@ -13,6 +13,7 @@ import { describeStoredManifest, parseManifest, type Descriptor, type ParsedMani
 import { MANIFEST_MEDIA_TYPES, NON_DISTRIBUTABLE_LAYER_TYPES } from './media-types';
 import { assertTag } from './names';
 import { pathFor } from './paths';
+import { CacheField, invalidating, readThrough } from './shared-cache';
 import type { TagService } from './tag-service';
 import { assertWritable } from './write-policy';
 
@@ -60,8 +61,11 @@ export class ManifestService {
 
   /** True when the manifest is in this repository (its revision link exists). */
   async exists(digest: Digest): Promise<boolean> {
-    const linked = await this.ctx.storage.readLink(pathFor({ kind: 'revisionLink', name: this.ctx.name, digest }));
-    return linked !== undefined && linked.equals(digest);
+    const read = async (): Promise<boolean> => {
+      const linked = await this.ctx.storage.readLink(pathFor({ kind: 'revisionLink', name: this.ctx.name, digest }));
+      return linked !== undefined && linked.equals(digest);
+    };
+    return readThrough(this.ctx.shared, this.ctx.name, CacheField.revision(digest.toString()), () => true, read, (linked) => (linked ? '1' : undefined));
   }
 
   /** The manifest bytes and media type; `ManifestUnknownError` when the reference does not resolve. */
@@ -120,15 +124,17 @@ export class ManifestService {
     if (reference.tag !== undefined) return this.tags.untag(reference.tag);
     const { storage, name } = this.ctx;
     const digest = reference.digest;
-    if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
-    const content = await this.ctx.blobStore.getContent(digest);
-    const subject = content ? describeStoredManifest(content).subject : undefined;
-    await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
-    if (subject) {
-      await storage.deleteIfExists(pathFor({ kind: 'referrerLink', name, subject, digest }));
-    }
-    const untagged = await this.tags.untagDigest(digest);
-    this.ctx.logger.debug('manifest deleted', { repository: name, digest: digest.toString(), untagged });
+    await invalidating(this.ctx.shared, name, async () => {
+      if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
+      const content = await this.ctx.blobStore.getContent(digest);
+      const subject = content ? describeStoredManifest(content).subject : undefined;
+      await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
+      if (subject) {
+        await storage.deleteIfExists(pathFor({ kind: 'referrerLink', name, subject, digest }));
+      }
+      const untagged = await this.tags.untagDigest(digest);
+      this.ctx.logger.debug('manifest deleted', { repository: name, digest: digest.toString(), untagged });
+    });
   }
 
   /**

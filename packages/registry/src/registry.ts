@@ -8,6 +8,7 @@ import { ManifestService } from './manifest-service';
 import { assertRepositoryName } from './names';
 import { assertPageSize, paginate, type Page, type PageRequest } from './pagination';
 import { ReferrerService } from './referrer-service';
+import type { SharedMetadataCache } from './shared-cache';
 import { Storage } from './storage';
 import { TagService } from './tag-service';
 import { UploadHashCache, type UploadHashPeers } from './upload-hash-cache';
@@ -62,6 +63,12 @@ export interface RegistryOptions {
   readonly hashPeers?: UploadHashPeers;
   /** The upload session lock, when it must hold across processes (default: a per-process `KeyedMutex`). */
   readonly uploadLocks?: KeyedLock;
+  /**
+   * `storage.cache.blobdescriptor: redis`: tags, links, tag lists, blob sizes and small manifests
+   * shared by every process and replica, invalidated by every write before it answers (see
+   * `SharedMetadataCache`). The per-process blob descriptor cache is then not used.
+   */
+  readonly sharedCache?: SharedMetadataCache;
 }
 
 /** The services of one repository. Cheap to build; build one per request. */
@@ -96,9 +103,10 @@ export class Registry {
 
   constructor(options: RegistryOptions) {
     const storage = new Storage(options.driver);
+    const shared = options.sharedCache;
     this.ctx = {
       storage,
-      blobStore: new BlobStore(storage, options.blobDescriptorCacheSize),
+      blobStore: new BlobStore(storage, shared ? undefined : options.blobDescriptorCacheSize, shared),
       logger: options.logger ?? noopLogger,
       writes: { deleteEnabled: options.deleteEnabled, readOnly: options.readOnly ?? false, pullThrough: options.pullThrough ?? false },
       maxManifestBytes: options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
@@ -108,6 +116,7 @@ export class Registry {
       hashCache: options.hashCache ?? new UploadHashCache(options.hashCacheSize),
       hashPeers: options.hashPeers,
       uploadLocks: options.uploadLocks ?? new KeyedMutex(),
+      shared,
     };
   }
 
@@ -118,6 +127,11 @@ export class Registry {
   /** Which writes clients may make (`UnsupportedError` for the others). */
   get writePolicy(): WritePolicy {
     return this.ctx.writes;
+  }
+
+  /** The shared metadata cache, when configured (garbage collection invalidates it). */
+  get sharedCache(): SharedMetadataCache | undefined {
+    return this.ctx.shared;
   }
 
   /** The global blob store: blob data by digest, whichever repositories link it. */

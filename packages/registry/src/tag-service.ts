@@ -1,10 +1,11 @@
 import type { RepositoryContext } from './context';
 import { mapLimit } from './concurrency';
-import type { Digest } from './digest';
 import { ManifestUnknownError, NameUnknownError } from './errors';
 import { assertTag } from './names';
 import { assertPageSize, compareLexically, paginate, type Page, type PageRequest } from './pagination';
+import { Digest } from './digest';
 import { pathFor } from './paths';
+import { CacheField, invalidating, readThrough } from './shared-cache';
 import { assertWritable } from './write-policy';
 
 /** The tags of one repository (`_manifests/tags/<tag>/{current,index}`). */
@@ -14,7 +15,14 @@ export class TagService {
   /** The digest `tag` points at; `ManifestUnknownError` when the tag does not exist. */
   async resolve(tag: string): Promise<Digest> {
     assertTag(tag);
-    const digest = await this.ctx.storage.readLink(pathFor({ kind: 'tagCurrentLink', name: this.ctx.name, tag }));
+    const digest = await readThrough(
+      this.ctx.shared,
+      this.ctx.name,
+      CacheField.tag(tag),
+      (cached) => Digest.parse(cached.toString()),
+      () => this.ctx.storage.readLink(pathFor({ kind: 'tagCurrentLink', name: this.ctx.name, tag })),
+      (found) => found?.toString(),
+    );
     if (!digest) throw new ManifestUnknownError(tag);
     return digest;
   }
@@ -27,20 +35,35 @@ export class TagService {
     assertTag(tag);
     assertWritable(this.ctx.writes, 'push');
     const { storage, name } = this.ctx;
-    await storage.writeLink(pathFor({ kind: 'tagIndexLink', name, tag, digest }), digest);
-    await storage.writeLink(pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
+    await invalidating(this.ctx.shared, name, async () => {
+      await storage.writeLink(pathFor({ kind: 'tagIndexLink', name, tag, digest }), digest);
+      await storage.writeLink(pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
+    });
   }
 
   /** Removes the tag (not the manifest). Needs the write policy to allow deletes; `ManifestUnknownError` when absent. */
   async untag(tag: string): Promise<void> {
     assertTag(tag);
     assertWritable(this.ctx.writes, 'delete');
-    await this.resolve(tag);
-    await this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag }));
+    await invalidating(this.ctx.shared, this.ctx.name, async () => {
+      await this.resolve(tag);
+      await this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag }));
+    });
   }
 
   /** Every tag name, sorted; `NameUnknownError` when the repository has no `_manifests`. */
   async all(): Promise<string[]> {
+    return readThrough(
+      this.ctx.shared,
+      this.ctx.name,
+      CacheField.tags,
+      (cached) => JSON.parse(cached.toString()) as string[],
+      () => this.allFromStorage(),
+      (tags) => JSON.stringify(tags),
+    );
+  }
+
+  private async allFromStorage(): Promise<string[]> {
     const { storage, name } = this.ctx;
     const tags = await storage.listNames(pathFor({ kind: 'tags', name }));
     if (tags) return tags.sort(compareLexically);

@@ -38,6 +38,11 @@ export interface GarbageCollectOptions {
   readonly onProgress?: (event: GcProgressEvent) => void;
   /** Run directories idle this long count as left by a dead run (default 5 min). */
   readonly staleRunMs?: number;
+  /**
+   * Invalidates the shared metadata cache (`SharedMetadataCache.invalidateAll`): called before the
+   * sweep changes storage (a rejection ends the run, storage untouched) and after it.
+   */
+  readonly invalidate?: () => Promise<void>;
 }
 
 function message(error: unknown): string {
@@ -138,7 +143,14 @@ export async function collectGarbage(driver: StorageDriver, options: GarbageColl
   if (interrupted() || (plan.blobs.length === 0 && plan.revisions.length === 0)) {
     return finish({ ...nothingDeleted(), protectedBlobs: plan.protectedBlobs, protectedBytes: plan.protectedBytes });
   }
-  const outcome = await sweep(storage, plan, { runId, graceMs, settleMs, concurrency, logger, signal: options.signal, onProgress: options.onProgress, before, reader, fail });
+  await options.invalidate?.();
+  let outcome: SweepOutcome;
+  try {
+    outcome = await sweep(storage, plan, { runId, graceMs, settleMs, concurrency, logger, signal: options.signal, onProgress: options.onProgress, before, reader, fail });
+  } finally {
+    // Swept (or put back) content must not be served from the shared cache of any replica.
+    await options.invalidate?.().catch((error: unknown) => fail('shared cache', error));
+  }
   return finish(outcome);
 }
 

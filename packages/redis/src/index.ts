@@ -1,0 +1,10 @@
+export {
+  RedisConnection,
+  ioredisOptions,
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_READ_TIMEOUT_MS,
+  DEFAULT_MIN_RETRY_BACKOFF_MS,
+  DEFAULT_MAX_RETRY_BACKOFF_MS,
+  type RedisConnectOptions,
+} from './client';
+export { RedisSharedCache, DEFAULT_ENTRY_TTL_MS, type RedisSharedCacheOptions, type SharedCacheStatus } from './shared-cache';
