@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'node:http';
-import { nginxSkipReason, startNginx, type RunningNginx } from '../../../test-support/nginx';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NGINX, nginxSkipReason, startNginx, type RunningNginx } from '../../../test-support/nginx';
 
 /**
  * The nginx the multi-replica tests put in front of Berth (test-support/nginx.ts), checked against
@@ -96,5 +100,23 @@ describeNginx('nginx from test-support in front of two upstreams', () => {
     expect((await fetch(`${other.url}/`)).status).toBe(200);
     await other.stop();
     await expect(fetch(`${other.url}/`)).rejects.toThrow();
+  });
+});
+
+describeNginx("docker-compose.yml's nginx.conf (deploy/compose/nginx.conf)", () => {
+  it('passes nginx -t, with the replicas named on loopback', () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'berth-nginx-t-'));
+    try {
+      const conf = readFileSync(resolve(__dirname, '../../../deploy/compose/nginx.conf'), 'utf8').replace(/\bberth-(\d+):5000\b/g, '127.0.0.1:500$1');
+      writeFileSync(join(prefix, 'site.conf'), conf);
+      writeFileSync(
+        join(prefix, 'nginx.conf'),
+        `pid ${join(prefix, 'nginx.pid')};\nerror_log stderr;\nevents {}\nhttp {\n  client_body_temp_path ${prefix};\n  proxy_temp_path ${prefix};\n  include ${join(prefix, 'site.conf')};\n}\n`,
+      );
+      const result = spawnSync(NGINX, ['-t', '-q', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr'], { encoding: 'utf8', timeout: 30_000 });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
   });
 });
