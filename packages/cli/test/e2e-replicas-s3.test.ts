@@ -1,44 +1,50 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { nginxSkipReason } from '../../../test-support/nginx';
+import { redisSkipReason, startRedis, type TestRedis } from '../../../test-support/redis';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
 import { runBerth, writeConfig, type RunningBerth } from './helpers/berth';
 import { expectPulledLayout } from './helpers/compare';
 import { buildOciLayout, imageDigests, indexDigests, MEDIA_TYPES, sha256Digest, type LayoutFixture } from './helpers/oci-layout';
+import { eventually } from './helpers/in-process';
 import { cleanupAll, makeTempDir } from './helpers/processes';
 import { startReplicaSet, type ReplicaSet } from './helpers/replicas';
 import { skopeoCopy, skopeoInspectRaw } from './helpers/skopeo';
 import { finishUpload, patchChunk, relocate, startUpload } from './helpers/upload';
 
 /**
- * Three `berth serve` processes on one S3 bucket root with one pinned http.secret, behind a real
- * nginx round-robin (docs/scale-out.md): what one replica acknowledged, every other one serves at
- * once, whichever replica a client reaches.
+ * Three `berth serve` processes on one S3 bucket root with one pinned http.secret and one Redis
+ * (`storage.cache.blobdescriptor: redis`), behind a real nginx round-robin (docs/scale-out.md): what
+ * one replica acknowledged, every other one serves at once, whichever replica a client reaches.
  */
 
 const MiB = 1024 * 1024;
 const ACCEPT = [MEDIA_TYPES.manifest, MEDIA_TYPES.index].join(', ');
 
-const skipReason = s3SkipReason() ?? nginxSkipReason();
+const skipReason = s3SkipReason() ?? nginxSkipReason() ?? redisSkipReason();
 if (skipReason) console.warn(`SKIPPED three berth replicas behind nginx: ${skipReason}`);
 const describeReplicas = skipReason ? describe.skip : describe;
 
 describeReplicas(`three berth replicas on one bucket behind nginx (${skipReason ? 'skipped' : describeS3Server()})`, () => {
   let fixture: LayoutFixture;
   let set: ReplicaSet;
+  let redis: TestRedis;
   const viaNginx = (path: string): string => `docker://${set.nginx.hostPort}/${path}`;
   const via = (replica: RunningBerth, path: string): string => `docker://${replica.hostPort}/${path}`;
 
   beforeAll(async () => {
     fixture = await buildOciLayout(await makeTempDir('layout'));
+    redis = await startRedis();
     set = await startReplicaSet({
       count: 3,
-      storage: { s3: s3TestParameters('replicas')!, redirect: { disable: true }, cache: { blobdescriptor: 'inmemory' } },
+      storage: { s3: s3TestParameters('replicas')!, redirect: { disable: true }, cache: { blobdescriptor: 'redis' } },
+      extra: { redis: { addr: redis.addr, dialtimeout: '500ms', readtimeout: '500ms', writetimeout: '500ms' } },
     });
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await set?.stop();
+    await redis?.close();
     await cleanupAll();
   });
 
@@ -178,5 +184,72 @@ describeReplicas(`three berth replicas on one bucket behind nginx (${skipReason 
       expect(sha256Digest(Buffer.from(await response.arrayBuffer()))).toBe(sha256Digest(blob));
     }
     expect(set.replicas[victimIndex]).toBe(restarted);
+  });
+
+  it('keeps serving pulls through the balancer while Redis is stopped, refuses tag moves with 503 meanwhile, and serves no stale tag once Redis is back', async () => {
+    const repository = 'app/outage';
+    const layer = fixture.single.layers[0]!;
+    await skopeoCopy(`oci:${fixture.dir}:single`, viaNginx(`${repository}:v1`));
+    await skopeoCopy(`oci:${fixture.dir}:multi`, viaNginx(`${repository}:multi`));
+    const failures: string[] = [];
+    let pulls = 0;
+    let running = true;
+    const pullLoop = (async () => {
+      while (running) {
+        const digest = await manifestDigest(set.nginx.url, `${repository}/manifests/v1`, 'GET');
+        if (digest !== fixture.single.manifest.digest) failures.push(`manifest: ${digest}`);
+        const blob = await fetch(`${set.nginx.url}/v2/${repository}/blobs/${layer.digest}`);
+        const bytes = Buffer.from(await blob.arrayBuffer());
+        if (blob.status !== 200 || sha256Digest(bytes) !== layer.digest) failures.push(`blob: ${blob.status}`);
+        pulls++;
+      }
+    })();
+    const pullsAfter = async (n: number): Promise<void> => {
+      const target = pulls + n;
+      await eventually(`${n} more pulls`, async () => pulls >= target || failures.length > 0, 120_000);
+    };
+
+    try {
+      await pullsAfter(5);
+      await redis.stop();
+      await pullsAfter(10);
+
+      // A tag move cannot tell the other replicas while Redis is away: refused, storage unchanged.
+      const moved = await fetch(`${set.replicas[0]!.url}/v2/${repository}/manifests/v1`, {
+        method: 'PUT',
+        headers: { 'content-type': MEDIA_TYPES.index },
+        body: fixture.multi.indexBytes,
+      });
+      await moved.arrayBuffer();
+      expect(moved.status).toBe(503);
+      await pullsAfter(3);
+
+      await redis.start();
+      await pullsAfter(5);
+    } finally {
+      running = false;
+      await pullLoop;
+    }
+    expect(failures).toEqual([]);
+
+    // Back: each replica accepts the move once it has reconnected, and every replica serves it at once.
+    await eventually(
+      'a tag move accepted after Redis came back',
+      async () => {
+        const response = await fetch(`${set.replicas[0]!.url}/v2/${repository}/manifests/v1`, {
+          method: 'PUT',
+          headers: { 'content-type': MEDIA_TYPES.index },
+          body: fixture.multi.indexBytes,
+        });
+        await response.arrayBuffer();
+        if (response.status !== 201 && response.status !== 503) throw new Error(`tag move answered ${response.status}`);
+        return response.status === 201;
+      },
+      60_000,
+    );
+    for (const replica of set.replicas) {
+      expect(await manifestDigest(replica.url, `${repository}/manifests/v1`)).toBe(fixture.multi.index.digest);
+      expect(await manifestDigest(replica.url, `${repository}/manifests/v1`, 'GET')).toBe(fixture.multi.index.digest);
+    }
   });
 });

@@ -10,6 +10,8 @@ import { freePort } from './processes';
  */
 
 export const REPLICA_SECRET = 'scale-out-secret-shared-by-every-replica';
+/** Generous: three processes start at once on a busy machine. */
+const STARTUP_TIMEOUT_MS = 180_000;
 
 export interface ReplicaSetOptions {
   readonly count: number;
@@ -32,14 +34,16 @@ export interface ReplicaSet {
 
 export async function startReplicaSet(options: ReplicaSetOptions): Promise<ReplicaSet> {
   const storage = { ...options.storage, delete: { enabled: true } };
-  const config = { ...testConfig(storage, { secret: REPLICA_SECRET }), ...options.extra };
+  // One process per replica (http.workers: 1): the replicas are the processes under test, and the
+  // machine running the tests is small and shared.
+  const config = { ...testConfig(storage, { secret: REPLICA_SECRET, workers: 1 }), ...options.extra };
   const ports: number[] = [];
   for (let i = 0; i < options.count; i++) ports.push(await freePort());
   const configFor = (i: number): Record<string, unknown> => ({
     ...config,
     http: { ...(config.http as Record<string, unknown>), addr: `127.0.0.1:${ports[i]}` },
   });
-  const replicas = await Promise.all(ports.map((_, i) => startBerth(configFor(i))));
+  const replicas = await Promise.all(ports.map((_, i) => startBerth(configFor(i), { timeoutMs: STARTUP_TIMEOUT_MS })));
   let nginx: RunningNginx;
   try {
     nginx = await startNginx(replicas.map((r) => r.hostPort));
@@ -52,7 +56,7 @@ export async function startReplicaSet(options: ReplicaSetOptions): Promise<Repli
     nginx,
     config,
     async restart(i) {
-      replicas[i] = await startBerth(configFor(i));
+      replicas[i] = await startBerth(configFor(i), { timeoutMs: STARTUP_TIMEOUT_MS });
       return replicas[i]!;
     },
     async stop() {
