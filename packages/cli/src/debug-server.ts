@@ -23,7 +23,8 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, content
 /**
  * The debug server's requests (GET or HEAD):
  * - `/debug/health`: 200 `{}` when every health check passes, else 503 with the failing checks as
- *   `{"<check>": "<error>"}` (distribution's format);
+ *   `{"<check>": "<error>"}` (distribution's format); a failing advisory check (`redis`) is listed
+ *   with 200;
  * - the Prometheus path (`/metrics` by default), when enabled: the exposition text.
  * Anything else is 404, other methods 405.
  */
@@ -38,7 +39,7 @@ export function debugRequestHandler(options: DebugServerOptions): RequestListene
     }
     if (path === HEALTH_PATH) {
       const failing = options.health.failing();
-      return send(req, res, Object.keys(failing).length === 0 ? 200 : 503, 'application/json', JSON.stringify(failing));
+      return send(req, res, options.health.unhealthy ? 503 : 200, 'application/json', JSON.stringify(failing));
     }
     const metrics = options.prometheus!.metrics;
     metrics.metrics().then(

@@ -4,6 +4,7 @@ import { collectGarbage, formatBytes, summarizeReport, type GarbageCollectReport
 import { InvalidArgumentError } from 'commander';
 import { GcProgress } from './gc-progress';
 import { attributeToSource, describeSource, loadEffectiveConfig } from './load';
+import { GC_LEASE_HELD_EXIT_CODE, openRedis, takeGcLease, type RedisState } from './redis';
 
 /** The options of `berth garbage-collect`. */
 export interface GarbageCollectFlags {
@@ -70,7 +71,20 @@ export async function runGarbageCollect(argument: string | undefined, flags: Gar
       process.off('SIGTERM', onSignal);
       throw attributeToSource(source, error);
     });
+  let redis: RedisState | undefined;
+  let lease: import('@berth/redis').GcLease | undefined;
   try {
+    // With redis configured: one collection at a time across the replicas, and the shared cache invalidated.
+    redis = await openRedis(config, logger);
+    if (redis) {
+      const taken = await takeGcLease(redis, logger);
+      if ('refused' in taken) {
+        logger.error(`garbage collection not started: ${taken.refused}`);
+        return GC_LEASE_HELD_EXIT_CODE;
+      }
+      lease = taken.lease;
+    }
+    const sharedCache = redis?.sharedCache;
     progress.begin({ source: describeSource(source), driver: config.storage.driver });
     const report = await collectGarbage(driver, {
       gracePeriodMs,
@@ -79,7 +93,8 @@ export async function runGarbageCollect(argument: string | undefined, flags: Gar
       dryRun: flags.dryRun ?? false,
       logger: progress.logger(logger.child({ component: 'gc' })),
       onProgress: progress.onProgress,
-      signal: controller.signal,
+      signal: lease ? AbortSignal.any([controller.signal, lease.lost]) : controller.signal,
+      invalidate: sharedCache ? () => sharedCache.invalidateAll() : undefined,
     }).catch((error: unknown) => {
       progress.abandon();
       throw error;
@@ -92,6 +107,8 @@ export async function runGarbageCollect(argument: string | undefined, flags: Gar
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await lease?.release();
+    await redis?.close();
     await driver.close?.();
   }
 }

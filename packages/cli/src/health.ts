@@ -109,14 +109,25 @@ export class PeriodicCheck {
 /** The checks `/debug/health` reports. */
 export class HealthChecks {
   private readonly checks: PeriodicCheck[] = [];
+  private readonly advisory = new Set<PeriodicCheck>();
 
-  add(check: PeriodicCheck): void {
+  /**
+   * `advisory`: the check is reported while it fails but does not make the process unhealthy (Redis:
+   * requests keep working from storage, so a readiness probe must not take every replica out).
+   */
+  add(check: PeriodicCheck, options: { advisory?: boolean } = {}): void {
     this.checks.push(check);
+    if (options.advisory) this.advisory.add(check);
   }
 
   /** Failing checks, name → error: distribution's `/debug/health` body (`{}` when all pass). */
   failing(): Record<string, string> {
     return Object.fromEntries(this.checks.filter((c) => !c.healthy).map((c) => [c.name, c.error ?? 'failing']));
+  }
+
+  /** True while a check that is not advisory fails (`/debug/health` answers 503). */
+  get unhealthy(): boolean {
+    return this.checks.some((c) => !c.healthy && !this.advisory.has(c));
   }
 
   start(): void {

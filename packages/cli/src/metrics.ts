@@ -3,6 +3,7 @@ import type { RequestObserver, RequestRecord } from '@berth/api';
 import type { UploadPurgeReport } from '@berth/registry';
 import { PathNotFoundError, type DriverOperation } from '@berth/storage-driver';
 import { NotificationMetrics, type NotificationStatsSource } from './metrics-notifications';
+import { RedisMetrics, type RedisStatusLike } from './metrics-redis';
 
 /** Request durations, in seconds: from a cached manifest HEAD to a multi-GiB blob upload. */
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -43,6 +44,7 @@ export class RegistryMetrics {
   private readonly purgeLastSuccess: Gauge;
   private readonly health: Gauge<'check'>;
   private readonly notifications: NotificationMetrics;
+  private readonly redis: RedisMetrics;
   private peers: (() => Promise<(readonly unknown[])[]>) | undefined;
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
@@ -127,6 +129,7 @@ export class RegistryMetrics {
       registers,
     });
     this.notifications = new NotificationMetrics(registers);
+    this.redis = new RedisMetrics(registers);
   }
 
   /** For `AppOptions.observer`: counts, times and sizes every request. */
@@ -170,6 +173,11 @@ export class RegistryMetrics {
   readonly setHealth = (check: string, healthy: boolean): void => {
     this.health.set({ check }, healthy ? 1 : 0);
   };
+
+  /** Exports the state of the Redis connection and shared cache, read at each scrape. */
+  watchRedis(source: () => RedisStatusLike): void {
+    this.redis.watch(source);
+  }
 
   /** Exports the counters of a notifier (`stats()`), read at each scrape. */
   watchNotifications(source: NotificationStatsSource): void {

@@ -4,6 +4,7 @@ import { UploadPurgeScheduler } from '@berth/registry';
 import type { DriverOperation, Logger, StorageDriver } from '@berth/storage-driver';
 import { startDebugServer, type RunningDebugServer } from './debug-server';
 import { HealthChecks, PeriodicCheck, storageDriverCheck } from './health';
+import type { RedisStatusLike } from './metrics-redis';
 import { RegistryMetrics } from './metrics';
 
 /**
@@ -27,6 +28,7 @@ export class Operations {
   private storageCheck: PeriodicCheck | undefined;
   private purger: UploadPurgeScheduler | undefined;
   private debugServer: RunningDebugServer | undefined;
+  private redisCheck: PeriodicCheck | undefined;
 
   constructor(
     private readonly config: BerthConfig,
@@ -60,6 +62,29 @@ export class Operations {
     };
   }
 
+  /**
+   * Reports Redis in `/debug/health` (check `redis`, failing while the connection is down or the
+   * shared cache cannot be used) and in the metrics. Call before `start`. API requests do not turn
+   * 503 for it: they fall back to storage.
+   */
+  watchRedis(status: () => { readonly connected: boolean; readonly usable: boolean; readonly lastError: string; readonly hasCache: boolean } & Omit<RedisStatusLike, 'connected' | 'usable'>): void {
+    this.metrics?.watchRedis(status);
+    this.redisCheck = new PeriodicCheck(
+      'redis',
+      async () => {
+        const s = status();
+        if (!s.connected) throw new Error(`not connected${s.lastError ? `: ${s.lastError}` : ''}; requests use storage`);
+        if (s.hasCache && !s.usable) throw new Error('the shared cache is not in use (epoch renewal or invalidation pending); requests use storage');
+      },
+      {
+        intervalMs: Math.min(this.config.health.storagedriver.interval, 5_000),
+        threshold: 1,
+        logger: this.logger.child({ component: 'health' }),
+        onChange: (healthy) => this.metrics?.setHealth('redis', healthy),
+      },
+    );
+  }
+
   /** Starts the health check, the debug server and the purge schedule for `driver`. */
   async start(driver: StorageDriver): Promise<void> {
     const { health, http, storage } = this.config;
@@ -72,8 +97,9 @@ export class Operations {
         onChange: (healthy) => this.metrics?.setHealth(name, healthy),
       });
       this.health.add(this.storageCheck);
-      this.health.start();
     }
+    if (this.redisCheck) this.health.add(this.redisCheck, { advisory: true });
+    this.health.start();
     if (this.role === 'helper') return;
     if (http.debug.addr !== '') {
       const prometheus = this.metrics ? { path: http.debug.prometheus.path, metrics: this.metrics } : undefined;

@@ -6,6 +6,8 @@ import type { RedisConnection, RedisSharedCache } from '@berth/redis';
 export interface RedisState {
   readonly connection: RedisConnection;
   readonly sharedCache?: RedisSharedCache;
+  /** For health and metrics. */
+  status(): import('@berth/redis').SharedCacheStatus & { readonly hasCache: boolean };
   close(): Promise<void>;
 }
 
@@ -44,12 +46,38 @@ export async function openRedis(config: BerthConfig, logger: Logger): Promise<Re
   const connection = new RedisConnection(redisConnectOptions(config, redisLogger));
   await connection.start();
   const sharedCache = config.storage.cache.blobdescriptor === 'redis' ? new RedisSharedCache(connection, { logger: redisLogger }) : undefined;
+  // Connected: the first epoch renewal is one command; serve with the cache in use from the start.
+  await sharedCache?.settled();
+  const noCache = { usable: false, pendingInvalidations: 0, hits: 0, misses: 0, fallbacks: 0, invalidationFailures: 0 };
   return {
     connection,
     sharedCache,
+    status: () =>
+      sharedCache
+        ? { ...sharedCache.status, hasCache: true }
+        : { ...noCache, connected: connection.up, usable: connection.up, lastError: connection.error, hasCache: false },
     async close() {
       sharedCache?.close();
       await connection.close();
     },
   };
+}
+
+/** Exit code of `berth garbage-collect` when another collection holds the lease. */
+export const GC_LEASE_HELD_EXIT_CODE = 3;
+
+/**
+ * Takes the garbage collection lease (one collection at a time across the replicas). Resolves with
+ * the lease, or with a sentence saying who holds it or why it could not be taken.
+ */
+export async function takeGcLease(redis: RedisState, logger: Logger): Promise<{ lease: import('@berth/redis').GcLease } | { refused: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { acquireGcLease } = require('@berth/redis') as typeof import('@berth/redis');
+  if (!redis.connection.up) return { refused: `redis is configured but not reachable (${redis.connection.error || 'no connection'}): the collection needs its lease` };
+  try {
+    const got = await acquireGcLease(redis.connection, { logger });
+    return 'lease' in got ? got : { refused: `another garbage collection holds the lease (${got.heldBy})` };
+  } catch (error) {
+    return { refused: `the garbage collection lease could not be taken: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }

@@ -8,6 +8,7 @@ import { formatAddress, listenOn } from './listen';
 import { attributeToSource, describeSource, loadEffectiveConfig, preflight, type Preflight } from './load';
 import { HelperPool } from './processes/pool';
 import { ConnectionRouter } from './router';
+import { takeGcLease } from './redis';
 import { openStack } from './stack';
 import { startupLine } from './startup';
 
@@ -60,7 +61,13 @@ export async function startRegistry(
     await stack.close().catch(() => undefined);
     throw error;
   }
-  const gcSchedule = startGcSchedule(config, stack.driver, logger);
+  const redis = stack.redis;
+  const gcSchedule = startGcSchedule(
+    config,
+    stack.driver,
+    logger,
+    redis ? { sharedCache: redis.sharedCache, lease: () => takeGcLease(redis, logger).then((t) => ('lease' in t ? t.lease : t)) } : undefined,
+  );
   const address = formatAddress(router.server.address());
   let stopping: Promise<ShutdownResult> | undefined;
   return {

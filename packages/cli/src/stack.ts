@@ -178,6 +178,7 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
     throw error;
   }
   const registry = buildRegistry(config, driver, logger, stackOptions, redis);
+  if (redis) operations.watchRedis(() => redis.status());
   let notifier: Notifier | undefined;
   let pullThrough: ProxyCache | undefined;
   try {

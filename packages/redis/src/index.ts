@@ -8,3 +8,4 @@ export {
   type RedisConnectOptions,
 } from './client';
 export { RedisSharedCache, DEFAULT_ENTRY_TTL_MS, type RedisSharedCacheOptions, type SharedCacheStatus } from './shared-cache';
+export { acquireGcLease, DEFAULT_GC_LEASE_TTL_MS, type GcLease } from './gc-lease';

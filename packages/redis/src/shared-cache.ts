@@ -111,6 +111,11 @@ export class RedisSharedCache implements SharedMetadataCache {
     if (connection.up) void this.renew();
   }
 
+  /** Resolves once a renewal in progress (a new epoch after connecting) has ended. */
+  async settled(): Promise<void> {
+    await this.renewing;
+  }
+
   /** Health and metrics. */
   get status(): SharedCacheStatus {
     return {

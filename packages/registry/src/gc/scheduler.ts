@@ -12,7 +12,12 @@ export interface GcScheduleOptions extends Omit<GarbageCollectOptions, 'signal' 
   /** Delay before the first run; default random in [0, min(interval, 60 min)) like upload purging. */
   readonly firstRunDelayMs?: number;
   /** Called after every run with its report or the error that ended it (metrics, tests). */
-  readonly onRun?: (outcome: { readonly report?: GarbageCollectReport; readonly error?: Error }) => void;
+  readonly onRun?: (outcome: { readonly report?: GarbageCollectReport; readonly error?: Error; readonly skipped?: string }) => void;
+  /**
+   * One collection at a time across replicas: taken before each scheduled run. A refusal (another
+   * holds it) skips the run, logged at info, until the next interval; `lost` interrupts the run.
+   */
+  readonly lease?: () => Promise<{ readonly lost: AbortSignal; release(): Promise<void> } | { readonly refused: string }>;
 }
 
 /**
@@ -31,7 +36,7 @@ export class GcScheduler {
   ) {
     if (!(options.intervalMs > 0)) throw new RangeError(`garbage collection interval must be positive, got ${options.intervalMs} ms`);
     this.logger = (options.logger ?? noopLogger).child({ component: 'gc' });
-    this.runner = new PeriodicRunner(options.intervalMs, () => this.runOnce());
+    this.runner = new PeriodicRunner(options.intervalMs, () => this.runScheduled());
   }
 
   /** When the next run is due, or undefined when stopped or while a run is in progress. */
@@ -53,11 +58,27 @@ export class GcScheduler {
     this.runner.start(delay);
   }
 
-  /** One run now, logged and reported to `onRun`; rejects when it fails (the schedule is not affected). */
-  async runOnce(): Promise<GarbageCollectReport> {
-    const { intervalMs: _interval, firstRunDelayMs: _first, onRun, logger: _logger, ...gcOptions } = this.options;
+  /** A scheduled run: under the lease when there is one; skipped while another holds it. */
+  private async runScheduled(): Promise<GarbageCollectReport | undefined> {
+    if (!this.options.lease) return this.runOnce();
+    const taken = await this.options.lease().catch((error: unknown) => ({ refused: error instanceof Error ? error.message : String(error) }));
+    if ('refused' in taken) {
+      this.logger.info(`garbage collection skipped: ${taken.refused}`);
+      this.options.onRun?.({ skipped: taken.refused });
+      return undefined;
+    }
     try {
-      const report = await collectGarbage(this.driver, { ...gcOptions, logger: this.logger, signal: this.runner.signal });
+      return await this.runOnce(AbortSignal.any([this.runner.signal, taken.lost]));
+    } finally {
+      await taken.release().catch(() => undefined);
+    }
+  }
+
+  /** One run now, logged and reported to `onRun`; rejects when it fails (the schedule is not affected). */
+  async runOnce(signal: AbortSignal = this.runner.signal): Promise<GarbageCollectReport> {
+    const { intervalMs: _interval, firstRunDelayMs: _first, onRun, logger: _logger, lease: _lease, ...gcOptions } = this.options;
+    try {
+      const report = await collectGarbage(this.driver, { ...gcOptions, logger: this.logger, signal });
       const fields = { runId: report.runId, deletedBlobs: report.deletedBlobs.length, deletedBytes: report.deletedBytes, durationMs: Math.round(report.durationMs) };
       if (report.errors.length > 0) this.logger.warn(summarizeReport(report), { ...fields, errors: report.errors.slice(0, 10) });
       else this.logger.info(summarizeReport(report), fields);
