@@ -138,6 +138,26 @@ describeReplicas(`three berth replicas on one bucket behind nginx (${skipReason 
     }
   });
 
+  it('runs one of two garbage collections started at once on two replicas; the other reports that another holds the lease', async () => {
+    const repository = 'app/leased';
+    const own = await buildOciLayout(await makeTempDir('layout'), { singleLayers: [MiB], platformLayer: MiB / 4, baseLayer: MiB / 4 });
+    await skopeoCopy(`oci:${own.dir}:single`, viaNginx(`${repository}:v1`));
+    const deleted = await fetch(`${set.nginx.url}/v2/${repository}/manifests/${own.single.manifest.digest}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(202);
+    // Garbage to set aside makes each run wait storage.gc.settle: the runs overlap whichever starts first.
+    const storage = { ...(set.config.storage as Record<string, unknown>), gc: { settle: '20s' } };
+    const configs = await Promise.all(set.replicas.slice(0, 2).map(() => writeConfig({ ...set.config, storage })));
+
+    const runs = await Promise.all(configs.map((config) => runBerth(['garbage-collect', '--grace-period', '0s', config], { timeoutMs: 300_000 })));
+
+    const ran = runs.filter((r) => r.code === 0);
+    const refused = runs.filter((r) => r.code !== 0);
+    expect(runs.map((r) => r.code).sort()).toEqual([0, 3]);
+    expect(ran[0]!.stdout).toMatch(new RegExp(`deleted ${imageDigests(own.single).size} blobs`));
+    expect(refused[0]!.stderr).toMatch(/garbage collection not started: another garbage collection holds the lease/);
+    expect(refused[0]!.stdout).not.toMatch(/deleted/);
+  });
+
   it('finishes on another replica an upload whose replica was killed (SIGKILL) in the middle of a PATCH', async () => {
     const victimIndex = 0;
     const victim = set.replicas[victimIndex]!;
