@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseS3Parameters } from '@berth/driver-s3';
 import {
   REPO_ROOT,
@@ -111,6 +113,70 @@ describe('docker-compose.yml: Berth on MinIO', () => {
     expect(config.storage.delete.enabled).toBe(true);
     expect(config.http.secret).toBe(env.REGISTRY_HTTP_SECRET);
     expect(config.warnings).toEqual([]);
+  });
+});
+
+describe("docker-compose.yml: the replicas profile (docs/scale-out.md)", () => {
+  const compose = readCompose('docker-compose.yml');
+  const services = compose.services as Record<string, Record<string, unknown>>;
+  const REPLICAS = ['berth-1', 'berth-2'];
+  const nginxConf = readFileSync(resolve(REPO_ROOT, 'deploy/compose/nginx.conf'), 'utf8');
+  const directives = (name: string): string[] =>
+    [...nginxConf.matchAll(new RegExp(`^\\s*${name}\\s+([^;{}\\n]*);`, 'gm'))].map((m) => (m[1] as string).trim());
+
+  it('puts Redis, the replicas and nginx in the profile, and leaves the single berth service out of it', () => {
+    for (const name of ['redis', ...REPLICAS, 'lb']) expect({ name, profiles: services[name]?.profiles }).toEqual({ name, profiles: ['replicas'] });
+    expect(services.berth?.profiles).toBeUndefined();
+    expect(services.redis?.image).toMatch(/^redis:/);
+    expect(services.redis?.healthcheck).toBeDefined();
+  });
+
+  it('runs every replica from this repository on the bucket, secret and endpoint of the single service, with Redis as the shared cache', () => {
+    const single = loadAsImage(serviceEnvironment(services.berth ?? {}));
+    for (const name of REPLICAS) {
+      const replica = services[name] ?? {};
+      expect(replica.build).toBe('.');
+      expect(replica.ports).toBeUndefined();
+      expect(replica.depends_on).toEqual({
+        'create-bucket': { condition: 'service_completed_successfully' },
+        redis: { condition: 'service_healthy' },
+      });
+      const env = serviceEnvironment(replica);
+      const config = loadAsImage(env);
+      expect({ name, ignored: ignoredWarnings(config) }).toEqual({ name, ignored: [] });
+      expect(config.storage.driver).toBe('s3');
+      expect(parseS3Parameters(config.storage.parameters)).toEqual(parseS3Parameters(single.storage.parameters));
+      expect(config.storage.delete.enabled).toBe(true);
+      expect(config.storage.cache.blobdescriptor).toBe('redis');
+      expect(String((config.redis as Record<string, unknown>).addr)).toBe('redis:6379');
+      expect(config.http.secret).toBe(env.REGISTRY_HTTP_SECRET);
+      expect(config.http.debug?.addr).toBe(':5001');
+    }
+    // One secret for all of them, taken from the environment when set.
+    const secrets = REPLICAS.map((name) => serviceEnvironment(services[name] ?? {}, { REGISTRY_HTTP_SECRET: 'from-the-host' }).REGISTRY_HTTP_SECRET);
+    expect(secrets).toEqual(REPLICAS.map(() => 'from-the-host'));
+  });
+
+  it('publishes nginx, which mounts deploy/compose/nginx.conf and waits for healthy replicas', () => {
+    const lb = services.lb ?? {};
+    expect(lb.image).toMatch(/^nginx(:|$)/);
+    expect(serviceMounts(lb)).toEqual([{ source: './deploy/compose/nginx.conf', target: '/etc/nginx/conf.d/default.conf', mode: 'ro' }]);
+    const published = (lb.ports as string[]).map((p) => String(p).split(':').pop());
+    expect(directives('listen')).toEqual(published);
+    expect(lb.depends_on).toEqual(Object.fromEntries(REPLICAS.map((name) => [name, { condition: 'service_healthy' }])));
+  });
+
+  it("balances over every replica's registry port with the settings a registry needs", () => {
+    const replicaPorts = REPLICAS.map((name) => loadAsImage(serviceEnvironment(services[name] ?? {})).http.addr.split(':').pop());
+    expect(directives('server').map((s) => s.split(/\s+/)[0])).toEqual(REPLICAS.map((name, i) => `${name}:${replicaPorts[i]}`));
+    expect(directives('client_max_body_size')).toEqual(['0']);
+    expect(directives('proxy_request_buffering')).toEqual(['off']);
+    expect(directives('proxy_buffering')).toEqual(['off']);
+    expect(directives('proxy_http_version')).toEqual(['1.1']);
+    expect(directives('proxy_pass')).toEqual(['http://berth']);
+    expect(directives('proxy_set_header')).toEqual(expect.arrayContaining(['Host $http_host', 'X-Forwarded-Proto $scheme']));
+    for (const timeout of [...directives('proxy_read_timeout'), ...directives('proxy_send_timeout')]) expect(parseInt(timeout, 10)).toBeGreaterThanOrEqual(600);
+    expect(directives('proxy_read_timeout')).toHaveLength(1);
   });
 });
 

@@ -26,10 +26,12 @@ export async function patchChunk(uploadUrl: string, chunk: Buffer, start: number
   const response = await expectStatus(
     await fetch(uploadUrl, {
       method: 'PATCH',
+      // fetch sends Content-Length from the Buffer itself. Set by hand, it is refused ("invalid
+      // content-length header") once npm's undici has become the global dispatcher of the process
+      // (jest running in band loads it through testcontainers in the global setup).
       headers: {
         'content-type': 'application/octet-stream',
         'content-range': `${start}-${start + chunk.length - 1}`,
-        'content-length': String(chunk.length),
       },
       body: chunk,
     }),
@@ -44,7 +46,8 @@ export async function patchChunk(uploadUrl: string, chunk: Buffer, start: number
 export function finishUpload(uploadUrl: string, digest: string): Promise<Response> {
   const url = new URL(uploadUrl);
   url.searchParams.set('digest', digest);
-  return fetch(url, { method: 'PUT', headers: { 'content-length': '0' } });
+  // A PUT without a body goes out with Content-Length: 0 (fetch standard); see patchChunk.
+  return fetch(url, { method: 'PUT' });
 }
 
 /** The OCI error codes of an error response body. */
