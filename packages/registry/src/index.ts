@@ -12,7 +12,7 @@ export { BlobService } from './blob-service';
 export { UploadService, type UploadStatus, type ChunkOptions } from './upload-service';
 export { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from './upload-hash-cache';
 export { KeyedMutex, type KeyedLock } from './concurrency';
-export { TagService } from './tag-service';
+export { TagService, type TagDetail } from './tag-service';
 export type { PullThroughCache, PassingBlob } from './pull-through';
 export { ReferrerService, fallbackTag, type ReferrerDescriptor, type ReferrersIndex } from './referrer-service';
 export { assertPageSize, paginate, type Page, type PageRequest } from './pagination';
