@@ -126,6 +126,7 @@ function build(root: RawMap, drivers: DriverFactories, warnings: string[]): Bert
     health: health as BerthConfig['health'],
     catalog,
     tags,
+    ui: resolved.ui as unknown as BerthConfig['ui'],
     redis: compat('redis'),
     middleware: compat('middleware'),
     validation: compat('validation'),

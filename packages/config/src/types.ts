@@ -155,6 +155,8 @@ export interface BerthConfig {
   readonly catalog: { readonly maxentries: number };
   /** Largest page of the tag list (`n` is clamped to it). */
   readonly tags: { readonly maxtags: number };
+  /** Berth: the built-in web UI at `<prefix>/ui/` (docs/ui.md); off by default. */
+  readonly ui: { readonly enabled: boolean };
   /** Accepted and validated (v3 and v2.8 keys); Berth has no redis client and does not use it. */
   readonly redis: Readonly<Record<string, unknown>>;
   /** Accepted for compatibility with distribution and ignored (a warning is returned when set). */
