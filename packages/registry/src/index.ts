@@ -11,7 +11,7 @@ export type { BlobDescriptor, BlobStore } from './blob-store';
 export { BlobService } from './blob-service';
 export { UploadService, type UploadStatus, type ChunkOptions } from './upload-service';
 export { UploadHashCache, type UploadDigestQuery, type UploadHashPeers } from './upload-hash-cache';
-export { KeyedMutex, type KeyedLock } from './concurrency';
+export { KeyedMutex, mapLimit, type KeyedLock } from './concurrency';
 export { TagService, type TagDetail } from './tag-service';
 export type { PullThroughCache, PassingBlob } from './pull-through';
 export { ReferrerService, fallbackTag, type ReferrerDescriptor, type ReferrersIndex } from './referrer-service';

@@ -80,6 +80,11 @@ for (const backend of drivers) {
       expect(second!.pushed.getTime()).toBeGreaterThanOrEqual(first!.pushed.getTime());
     });
 
+    it('Registry.repositories lists every repository, nested names too, sorted, in one call', async () => {
+      for (const name of ['zeta', 'team/app', 'team/app/sub', 'alpha']) await pushImage(registry.repository(name), { layers: [name], tag: 'v1' });
+      expect(await registry.repositories()).toEqual(['alpha', 'team/app', 'team/app/sub', 'zeta']);
+    });
+
     it('answers [] for a repository whose tags are all deleted and NAME_UNKNOWN for one without manifests', async () => {
       const repo = registry.repository('app');
       await pushImage(repo, { layers: ['layer'], tag: 'only' });
