@@ -112,7 +112,6 @@ export function defineUiBrowserSuite(options: UiSuiteOptions): void {
       // A browser without credentials to give stops at the challenge: no page at all.
       const page = await anonymous.newPage();
       await expect(page.goto(`${berth.url}/ui/`)).rejects.toThrow(/ERR_INVALID_AUTH_CREDENTIALS/);
-      expect(await page.content()).not.toContain('team/');
     } finally {
       await anonymous.close();
     }
