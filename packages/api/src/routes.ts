@@ -5,6 +5,7 @@ import { getCatalog } from './handlers/catalog';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { getReferrers } from './handlers/referrers';
 import { listTags } from './handlers/tags';
+import { getUsage } from './handlers/usage';
 import { getManifestView, getRepositories, getRepositoryTags, getSession } from './ui/handlers';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads';
 
@@ -26,6 +27,7 @@ export interface Route {
 export const ROUTES: readonly Route[] = [
   { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: getBase, HEAD: getBase } },
   { name: 'catalog', pattern: /^\/v2\/_catalog\/?$/, methods: { GET: getCatalog } },
+  { name: 'usage', pattern: /^\/v2\/_berth\/usage\/?$/, methods: { GET: getUsage } },
   { name: 'tags', pattern: /^\/v2\/(?<name>.+)\/tags\/list\/?$/, methods: { GET: listTags } },
   {
     name: 'manifest',
@@ -43,6 +45,7 @@ export const ROUTES: readonly Route[] = [
   // The web UI's JSON API (docs/api.md#web-ui): reached only when the UI is enabled.
   { name: 'ui-session', pattern: /^\/ui\/api\/session$/, methods: { GET: getSession } },
   { name: 'ui-repositories', pattern: /^\/ui\/api\/repositories$/, methods: { GET: getRepositories } },
+  { name: 'ui-usage', pattern: /^\/ui\/api\/usage$/, methods: { GET: getUsage } },
   { name: 'ui-tags', pattern: /^\/ui\/api\/repositories\/(?<name>.+)\/tags$/, methods: { GET: getRepositoryTags } },
   {
     name: 'ui-manifest',

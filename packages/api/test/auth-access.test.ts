@@ -33,6 +33,7 @@ describe('requiredAccess', () => {
     expect(scope('manifest', 'DELETE')).toBe('repository:team/app:delete');
     expect(scope('blob', 'DELETE')).toBe('repository:team/app:delete');
     expect(scope('catalog', 'GET', {})).toBe('registry:catalog:*');
+    expect(scope('usage', 'GET', {})).toBe('registry:catalog:*');
     expect(scope('base', 'GET', {})).toBe('');
   });
 

@@ -162,6 +162,13 @@ describe('htpasswd authentication', () => {
     await request(registry).post('/v2/public/blobs/uploads/').set('Authorization', basic('alice', 'pw')).expect(202);
   });
 
+  it('serves the storage usage to any authenticated user and challenges a request without credentials', async () => {
+    const registry = app(await htpasswd([line('alice', 'pw')]));
+    expect((await request(registry).get('/v2/_berth/usage').expect(401)).headers['www-authenticate']).toBe(CHALLENGE);
+    const res = await request(registry).get('/v2/_berth/usage').set('Authorization', basic('alice', 'pw')).expect(200);
+    expect(res.body.total).toEqual({ repositories: 0, bytes: 0, tags: 0, manifests: 0 });
+  });
+
   it('leaves paths outside the API and methods no route answers to the rest of the app', async () => {
     const registry = app(await htpasswd([line('alice', 'pw')]));
     await request(registry).get('/elsewhere').expect(404);

@@ -160,13 +160,16 @@ describeToken('token authentication', () => {
     await request(registry).delete(new URL(start.headers.location).pathname).set('Authorization', `Bearer ${pusher}`).expect(204);
   });
 
-  it('needs registry:catalog:* for the catalog; an action wildcard grants every action', async () => {
+  it('needs registry:catalog:* for the catalog and the storage usage; an action wildcard grants every action', async () => {
     const registry = app();
     const repoOnly = await server.sign('x5c', claims([pullPush('app')]));
     const res = await request(registry).get('/v2/_catalog').set('Authorization', `Bearer ${repoOnly}`).expect(401);
     expect(res.headers['www-authenticate']).toBe(challenge(',scope="registry:catalog:*",error="insufficient_scope"'));
     const catalog = await server.sign('x5c', claims([{ type: 'registry', name: 'catalog', actions: ['*'] }]));
     expect((await request(registry).get('/v2/_catalog').set('Authorization', `Bearer ${catalog}`).expect(200)).body).toEqual({ repositories: [] });
+    const usage = await request(registry).get('/v2/_berth/usage').set('Authorization', `Bearer ${repoOnly}`).expect(401);
+    expect(usage.headers['www-authenticate']).toBe(challenge(',scope="registry:catalog:*",error="insufficient_scope"'));
+    expect((await request(registry).get('/v2/_berth/usage').set('Authorization', `Bearer ${catalog}`).expect(200)).body.repositories).toEqual([]);
     const everything = await server.sign('x5c', claims([{ type: 'repository', name: 'app', actions: ['*'] }]));
     await request(registry).post('/v2/app/blobs/uploads/').set('Authorization', `Bearer ${everything}`).expect(202);
   });

@@ -1,6 +1,6 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestObserver, RequestRecord } from '@berth/api';
-import type { UploadPurgeReport } from '@berth/registry';
+import type { UploadPurgeReport, UsageReport } from '@berth/registry';
 import { PathNotFoundError, type DriverOperation } from '@berth/storage-driver';
 import { NotificationMetrics, type NotificationStatsSource } from './metrics-notifications';
 
@@ -127,6 +127,52 @@ export class RegistryMetrics {
       registers,
     });
     this.notifications = new NotificationMetrics(registers);
+    this.registerUsageGauges(registers);
+  }
+
+  private usageSource?: () => Promise<UsageReport>;
+
+  /**
+   * `registry_storage_repository_*` and `registry_storage_total_bytes` (GET /v2/_berth/usage's
+   * figures), read at each scrape from the registry's usage cache. Every process computes the same
+   * figures over the same storage, so with helper processes a scrape reports the largest.
+   */
+  private registerUsageGauges(registers: Registry[]): void {
+    const report = async (): Promise<UsageReport | undefined> => (this.usageSource ? this.usageSource() : undefined);
+    const perRepository = (name: string, help: string, field: 'bytes' | 'uniquebytes' | 'tags' | 'manifests'): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['repository'],
+        aggregator: 'max',
+        registers,
+        async collect(this: Gauge<'repository'>) {
+          const usage = await report();
+          this.reset();
+          for (const r of usage?.repositories ?? []) this.set({ repository: r.name }, r[field]);
+        },
+      });
+    };
+    perRepository('registry_storage_repository_bytes', 'Bytes the repository references, each blob once (GET /v2/_berth/usage).', 'bytes');
+    perRepository('registry_storage_repository_unique_bytes', 'Bytes the repository references that no other repository does.', 'uniquebytes');
+    perRepository('registry_storage_repository_tags', 'Tags of the repository.', 'tags');
+    perRepository('registry_storage_repository_manifests', 'Manifests of the repository.', 'manifests');
+    new Gauge({
+      name: 'registry_storage_total_bytes',
+      help: 'Bytes every repository references, each blob once.',
+      aggregator: 'max',
+      registers,
+      async collect(this: Gauge) {
+        const usage = await report();
+        this.reset();
+        if (usage) this.set(usage.total.bytes);
+      },
+    });
+  }
+
+  /** Exports the storage usage of `source` (the process's `Registry`) at each scrape. */
+  watchUsage(source: { usage(): Promise<UsageReport> }): void {
+    this.usageSource = () => source.usage();
   }
 
   /** For `AppOptions.observer`: counts, times and sizes every request. */

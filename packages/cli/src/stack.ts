@@ -169,6 +169,8 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
     notifier = await startNotifications(config, logger);
     await operations.start(driver);
     if (notifier) operations.metrics?.watchNotifications(notifier);
+    // Storage usage is the same from every process: the main one exports it.
+    if (role === 'main') operations.metrics?.watchUsage(registry);
     pullThrough = await startPullThrough(config, registry, driver, logger);
     const app = createApp(registry, {
       ...operations.appOptions,

@@ -149,6 +149,29 @@ describe('metrics on the debug server', () => {
     }
   });
 
+  it('exports the storage usage of each repository as gauges', async () => {
+    const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
+    const put = async (path: string, body: Buffer, contentType: string): Promise<void> => {
+      const response = await fetch(`${registry.url}${path}`, { method: path.includes('uploads') ? 'POST' : 'PUT', body, headers: { 'Content-Type': contentType } });
+      expect(response.status).toBe(201);
+    };
+    await put(`/v2/usage/app/blobs/uploads/?digest=${sha256(config)}`, config, 'application/octet-stream');
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [],
+      }),
+    );
+    await put('/v2/usage/app/manifests/v1', manifest, 'application/vnd.oci.image.manifest.v1+json');
+    const { samples } = await scrape(registry);
+    expect(metricValue(samples, 'registry_storage_repository_bytes', { repository: 'usage/app' })).toBe(config.length + manifest.length);
+    expect(metricValue(samples, 'registry_storage_repository_tags', { repository: 'usage/app' })).toBe(1);
+    expect(metricValue(samples, 'registry_storage_repository_manifests', { repository: 'usage/app' })).toBe(1);
+    expect(metricValue(samples, 'registry_storage_total_bytes')).toBeGreaterThanOrEqual(config.length + manifest.length);
+  });
+
   it('lists every registry_* metric it exports in docs/operations.md', async () => {
     const { text } = await scrape(registry);
     const exported = [...text.matchAll(/^# TYPE (registry_\w+) /gm)].map((m) => m[1]!);

@@ -1,6 +1,8 @@
 import type { Logger } from '@berth/storage-driver';
 import type { BlobStore } from './blob-store';
 import type { KeyedLock } from './concurrency';
+import type { Policies } from './policies/rules';
+import type { UsageTracker } from './policies/usage';
 import type { Storage } from './storage';
 import type { UploadHashCache, UploadHashPeers } from './upload-hash-cache';
 import type { WritePolicy } from './write-policy';
@@ -25,6 +27,10 @@ export interface RegistryContext {
   readonly hashPeers?: UploadHashPeers;
   /** Lock per upload session: per process, or across the host's processes when given one (`RegistryOptions.uploadLocks`). */
   readonly uploadLocks: KeyedLock;
+  /** The `policies` rules clients' writes must follow (none for the pull-through cache filling itself). */
+  readonly policies: Policies;
+  /** Storage usage per repository; services mark the repositories they change. */
+  readonly usage: UsageTracker;
 }
 
 /** The context of one repository's services. */

@@ -8,6 +8,7 @@ export type RegistryErrorCode =
   | 'BLOB_UNKNOWN'
   | 'BLOB_UPLOAD_INVALID'
   | 'BLOB_UPLOAD_UNKNOWN'
+  | 'DENIED'
   | 'DIGEST_INVALID'
   | 'MANIFEST_BLOB_UNKNOWN'
   | 'MANIFEST_INVALID'
@@ -49,6 +50,14 @@ export class BlobUploadUnknownError extends RegistryError {
 
 export class BlobUploadInvalidError extends RegistryError {
   readonly code = 'BLOB_UPLOAD_INVALID';
+}
+
+/**
+ * A write a configured policy forbids (`policies`: an immutable tag moved or deleted, a quota
+ * exceeded). The spec's `DENIED` code; the message names the rule.
+ */
+export class PolicyDeniedError extends RegistryError {
+  readonly code = 'DENIED';
 }
 
 export class DigestInvalidError extends RegistryError {

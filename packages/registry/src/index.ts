@@ -27,3 +27,5 @@ export {
 } from './upload-purge';
 export { UploadPurgeScheduler, firstPurgeDelay, MAX_FIRST_PURGE_DELAY_MS, type UploadPurgeScheduleOptions } from './upload-purge-scheduler';
 export * from './gc';
+export { Policies, NO_POLICIES, globToRegExp, type PolicyRule, type RetentionRule, type MatchedRule } from './policies/rules';
+export { UsageTracker, DEFAULT_USAGE_MAX_AGE_MS, type UsageReport, type RepositoryUsage } from './policies/usage';

@@ -13,6 +13,7 @@ import { describeStoredManifest, parseManifest, type Descriptor, type ParsedMani
 import { MANIFEST_MEDIA_TYPES, NON_DISTRIBUTABLE_LAYER_TYPES } from './media-types';
 import { assertTag } from './names';
 import { pathFor } from './paths';
+import { assertManifestDeletable, assertTagsMayPoint, assertWithinQuota, underPolicyLock } from './policies/enforce';
 import type { TagService } from './tag-service';
 import { assertWritable } from './write-policy';
 
@@ -49,6 +50,13 @@ export interface PutManifestResult {
 }
 
 const REFERENCE_CHECK_CONCURRENCY = 16;
+
+/** The stored content a manifest references, with sizes (what a quota counts); not external layers. */
+function referencedSizes(manifest: ParsedManifest): Array<[string, number]> {
+  return [...(manifest.config ? [manifest.config] : []), ...manifest.layers, ...manifest.manifests]
+    .filter((d) => !(NON_DISTRIBUTABLE_LAYER_TYPES.has(d.mediaType) && (d.urls?.length ?? 0) > 0))
+    .map((d) => [d.digest.toString(), d.size]);
+}
 
 /** The manifests of one repository (`_manifests/revisions`), stored as blobs. */
 export class ManifestService {
@@ -101,12 +109,18 @@ export class ManifestService {
     if (options.verifyReferences !== false) await this.verifyReferences(manifest);
 
     const { storage, name } = this.ctx;
-    await this.ctx.blobStore.putContent(digest, content);
-    await storage.writeLink(pathFor({ kind: 'revisionLink', name, digest }), digest);
-    if (manifest.subject) {
-      await storage.writeLink(pathFor({ kind: 'referrerLink', name, subject: manifest.subject.digest, digest }), digest);
-    }
-    for (const tag of tags) await this.tags.tag(tag, digest);
+    await underPolicyLock(this.ctx, async () => {
+      // Policies are checked under the repository's lock, before anything new is linked.
+      await assertTagsMayPoint(this.ctx, tags, digest);
+      await assertWithinQuota(this.ctx, [[digest.toString(), content.length], ...referencedSizes(manifest)]);
+      await this.ctx.blobStore.putContent(digest, content);
+      await storage.writeLink(pathFor({ kind: 'revisionLink', name, digest }), digest);
+      if (manifest.subject) {
+        await storage.writeLink(pathFor({ kind: 'referrerLink', name, subject: manifest.subject.digest, digest }), digest);
+      }
+      this.ctx.usage.invalidate(name);
+      for (const tag of tags) await this.tags.tag(tag, digest);
+    });
     this.ctx.logger.debug('manifest stored', { repository: name, digest: digest.toString(), mediaType: manifest.mediaType, tags });
     return { digest, mediaType: manifest.mediaType, subject: manifest.subject?.digest };
   }
@@ -121,9 +135,11 @@ export class ManifestService {
     const { storage, name } = this.ctx;
     const digest = reference.digest;
     if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
+    if (!this.ctx.policies.empty) assertManifestDeletable(this.ctx, digest, await this.tags.lookup(digest));
     const content = await this.ctx.blobStore.getContent(digest);
     const subject = content ? describeStoredManifest(content).subject : undefined;
     await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));
+    this.ctx.usage.invalidate(name);
     if (subject) {
       await storage.deleteIfExists(pathFor({ kind: 'referrerLink', name, subject, digest }));
     }

@@ -7,6 +7,8 @@ import { noopLogger, type RegistryContext, type RepositoryContext } from './cont
 import { ManifestService } from './manifest-service';
 import { assertRepositoryName } from './names';
 import { assertPageSize, paginate, type Page, type PageRequest } from './pagination';
+import { NO_POLICIES, Policies, type PolicyRule } from './policies/rules';
+import { UsageTracker, type UsageReport } from './policies/usage';
 import { ReferrerService } from './referrer-service';
 import { Storage } from './storage';
 import { TagService } from './tag-service';
@@ -62,6 +64,10 @@ export interface RegistryOptions {
   readonly hashPeers?: UploadHashPeers;
   /** The upload session lock, when it must hold across processes (default: a per-process `KeyedMutex`). */
   readonly uploadLocks?: KeyedLock;
+  /** `policies`: immutable tags, retention and quotas per repository glob (first match wins). */
+  readonly policies?: readonly PolicyRule[];
+  /** How old a usage report may be with respect to other processes' writes (default 30 s). */
+  readonly usageMaxAgeMs?: number;
 }
 
 /** The services of one repository. Cheap to build; build one per request. */
@@ -96,10 +102,12 @@ export class Registry {
 
   constructor(options: RegistryOptions) {
     const storage = new Storage(options.driver);
+    const blobStore = new BlobStore(storage, options.blobDescriptorCacheSize);
+    const logger = options.logger ?? noopLogger;
     this.ctx = {
       storage,
-      blobStore: new BlobStore(storage, options.blobDescriptorCacheSize),
-      logger: options.logger ?? noopLogger,
+      blobStore,
+      logger,
       writes: { deleteEnabled: options.deleteEnabled, readOnly: options.readOnly ?? false, pullThrough: options.pullThrough ?? false },
       maxManifestBytes: options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
       catalogMaxEntries: options.catalogMaxEntries ?? DEFAULT_CATALOG_MAX_ENTRIES,
@@ -108,7 +116,22 @@ export class Registry {
       hashCache: options.hashCache ?? new UploadHashCache(options.hashCacheSize),
       hashPeers: options.hashPeers,
       uploadLocks: options.uploadLocks ?? new KeyedMutex(),
+      policies: options.policies ? new Policies(options.policies) : NO_POLICIES,
+      usage: new UsageTracker(storage, blobStore, logger, options.usageMaxAgeMs),
     };
+  }
+
+  /** The configured `policies`. */
+  get policies(): Policies {
+    return this.ctx.policies;
+  }
+
+  /**
+   * Storage usage of every repository (`GET /v2/_berth/usage`): never older than this process's
+   * writes, at most `usageMaxAgeMs` behind other processes' (see `UsageTracker`).
+   */
+  usage(): Promise<UsageReport> {
+    return this.ctx.usage.report();
   }
 
   get maxManifestBytes(): number {
@@ -138,7 +161,7 @@ export class Registry {
    */
   cacheRepository(name: string): Repository {
     assertRepositoryName(name);
-    return new Repository({ ...this.ctx, name, writes: CACHE_WRITES });
+    return new Repository({ ...this.ctx, name, writes: CACHE_WRITES, policies: NO_POLICIES });
   }
 
   /** Every repository name in lexical order, from one listing of the tree (the web UI pages them itself). */

@@ -6,6 +6,7 @@ import { ManifestUnknownError, NameUnknownError } from './errors';
 import { assertTag } from './names';
 import { assertPageSize, compareLexically, paginate, type Page, type PageRequest } from './pagination';
 import { pathFor } from './paths';
+import { assertTagDeletable } from './policies/enforce';
 import { isNotFound } from './storage';
 import { assertWritable } from './write-policy';
 
@@ -39,6 +40,7 @@ export class TagService {
     const { storage, name } = this.ctx;
     await storage.writeLink(pathFor({ kind: 'tagIndexLink', name, tag, digest }), digest);
     await storage.writeLink(pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
+    this.ctx.usage.invalidate(name);
   }
 
   /** Removes the tag (not the manifest). Needs the write policy to allow deletes; `ManifestUnknownError` when absent. */
@@ -46,7 +48,9 @@ export class TagService {
     assertTag(tag);
     assertWritable(this.ctx.writes, 'delete');
     await this.resolve(tag);
+    assertTagDeletable(this.ctx, tag);
     await this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag }));
+    this.ctx.usage.invalidate(this.ctx.name);
   }
 
   /** Every tag name, sorted; `NameUnknownError` when the repository has no `_manifests`. */
@@ -149,6 +153,7 @@ export class TagService {
     await mapLimit(tags, this.ctx.tagConcurrencyLimit, (tag) =>
       this.ctx.storage.deleteIfExists(pathFor({ kind: 'tagDir', name: this.ctx.name, tag })),
     );
+    if (tags.length > 0) this.ctx.usage.invalidate(this.ctx.name);
     return tags;
   }
 }

@@ -8,6 +8,7 @@ import { Digest, type DigestAlgorithm } from './digest';
 import { BlobUploadUnknownError, DigestInvalidError } from './errors';
 import { UPLOAD_ID_REGEXP } from './names';
 import { pathFor } from './paths';
+import { assertWithinQuota } from './policies/enforce';
 import { isNotFound } from './storage';
 import { UploadHashCache } from './upload-hash-cache';
 import { rehashUpload, writeChunk, type ChunkOptions } from './upload-write';
@@ -104,6 +105,12 @@ export class UploadService {
         throw new DigestInvalidError(`provided digest ${digest} does not match uploaded content (${actual})`, {
           digest: digest.toString(),
         });
+      }
+      try {
+        await assertWithinQuota(this.ctx, [[digest.toString(), size]]);
+      } catch (error) {
+        await this.remove(id);
+        throw error;
       }
       await this.publish(id, digest, size);
       await this.blobs.link(digest);

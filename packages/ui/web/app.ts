@@ -337,10 +337,10 @@ function copyButton(name: string, reference: string): HTMLButtonElement {
 const PAGE = 100;
 let repositoriesCache: { at: number; names: string[]; usage: Map<string, UsageRow> | undefined } | undefined;
 
-/** Per-repository usage (`/v2/_berth/usage`, computed and cached by the server), when the registry has it. */
+/** Per-repository usage (`api/usage`, as `/v2/_berth/usage`: computed and cached by the server). */
 async function loadUsage(): Promise<{ rows: UsageRow[]; total: unknown } | undefined> {
   try {
-    const body = await api<{ repositories?: UsageRow[]; total?: unknown }>('../v2/_berth/usage');
+    const body = await api<{ repositories?: UsageRow[]; total?: unknown }>('api/usage');
     return { rows: body.repositories ?? [], total: body.total };
   } catch {
     return undefined;
@@ -684,7 +684,7 @@ async function manifestPage(name: string, reference: string): Promise<void> {
 async function storagePage(): Promise<void> {
   let body: { repositories?: UsageRow[]; total?: unknown };
   try {
-    body = await api('../v2/_berth/usage');
+    body = await api('api/usage');
   } catch (error) {
     if (error instanceof ApiFailure && error.status === 404) {
       show(h('h1', {}, 'Storage'), h('p', {}, 'This registry does not report its storage usage.'));

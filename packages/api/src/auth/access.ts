@@ -28,7 +28,7 @@ function repository(name: string, ...actions: string[]): Access[] {
  * distribution's `appendAccessRecords`: GET/HEAD need `pull`; POST/PUT/PATCH need `pull` and
  * `push`; DELETE needs `delete` — except cancelling an upload session, which needs `pull,push`
  * like the rest of the session (distribution asks `delete`). `GET /v2/` needs valid credentials
- * only; the catalog needs `registry:catalog:*`; any other route without a repository name needs
+ * only; the catalog and `/v2/_berth/usage` need `registry:catalog:*`; any other route without a repository name needs
  * `registry:<route>:*`, so a route added later is closed until it is given a rule here. The web
  * UI's routes (`ui-*`) follow the same rules (its repository list is the catalog), except its
  * session, which answers anonymous requests too. Undefined
@@ -38,7 +38,8 @@ export function requiredAccess(route: string, method: string, params: Readonly<R
   const isPull = PULL_METHODS.has(method);
   if (!isPull && !PUSH_METHODS.has(method) && method !== 'DELETE') return undefined;
   if (route === 'base') return { required: [] };
-  if (route === 'catalog' || route === 'ui-repositories') return { required: [{ type: 'registry', name: 'catalog', action: '*' }] };
+  // Storage usage tells as much as the catalog (names and sizes): the same scope.
+  if (route === 'catalog' || route === 'usage' || route === 'ui-repositories' || route === 'ui-usage') return { required: [{ type: 'registry', name: 'catalog', action: '*' }] };
   if (route === 'ui-session') return { required: [], anonymous: true };
   const name = params.name;
   if (name === undefined) return { required: [{ type: 'registry', name: route, action: '*' }] };

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
 import { silentLogger } from '@berth/logging';
-import { Registry, type KeyedLock, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
+import { Registry, type KeyedLock, type PolicyRule, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
 import type { StorageDriver } from '@berth/storage-driver';
 import { createApp, type AppOptions } from '@berth/api';
 
@@ -42,6 +42,10 @@ export interface TestAppOptions extends AppOptions {
   uploadHashes?: UploadHashCache;
   uploadHashPeers?: UploadHashPeers;
   uploadLocks?: KeyedLock;
+  /** `policies` (immutable tags, retention, quotas). */
+  policies?: PolicyRule[];
+  /** The registry's bound on how old a usage report may be. */
+  usageMaxAgeMs?: number;
 }
 
 /** App options with the suite's defaults: deletes on, redirects off, absolute Locations. */
@@ -75,6 +79,8 @@ export function testRegistry(options: TestAppOptions): Registry {
     hashCache: options.uploadHashes,
     hashPeers: options.uploadHashPeers,
     uploadLocks: options.uploadLocks,
+    policies: options.policies,
+    usageMaxAgeMs: options.usageMaxAgeMs,
   });
 }
 
