@@ -56,6 +56,13 @@ export function uiTests(dut: DriverUnderTest): void {
     expect((await request(h.app).get('/ui/api/repositories').expect(200)).body).toEqual({ repositories: ['alpha', 'team/app', 'team/app/tools', 'zeta'] });
   });
 
+  it('tells the storage usage below /ui/ as GET /v2/_berth/usage does', async () => {
+    await populate();
+    const usage = (await request(h.app).get('/ui/api/usage').expect(200)).body;
+    expect(usage.repositories).toEqual([expect.objectContaining({ name: 'team/app', tags: 3, manifests: 4 })]);
+    expect(usage).toEqual((await request(h.app).get('/v2/_berth/usage').expect(200)).body);
+  });
+
   it('lists every tag with its digest, push time, size (manifest, config and layers) and platforms, the artifact type of an artifact', async () => {
     const pushed = await populate();
     const res = await request(h.app).get('/ui/api/repositories/team/app/tags').expect(200);

@@ -199,6 +199,17 @@ export function defineUiBrowserSuite(options: UiSuiteOptions): void {
     await page.close();
   });
 
+  it('shows the storage used per repository, computed by the server', async () => {
+    const page = await context.newPage();
+    await page.goto(`${berth.url}/ui/#/storage`);
+    const rows = page.locator('#usage tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.locator('td:first-child').allTextContents()).toEqual(['app', 'team/tools']);
+    expect(await page.locator('#total').textContent()).toMatch(/\d+(\.\d+)? kB/);
+    await screenshot(page, 'storage');
+    await page.close();
+  });
+
   it('shows an API error in words, not a blank page', async () => {
     const page = await context.newPage();
     await page.goto(`${berth.url}/ui/#/r/no-such-repository`);
