@@ -90,7 +90,8 @@ export function defineUiBrowserSuite(options: UiSuiteOptions): void {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 60_000 });
     context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 1100, height: 800 } });
     context.setDefaultTimeout(30_000);
-  });
+    // Six skopeo pushes and a browser start, on a machine that may be busy.
+  }, 300_000);
 
   afterAll(async () => {
     await context?.close();
