@@ -335,7 +335,6 @@ function copyButton(name: string, reference: string): HTMLButtonElement {
 // Catalog: namespaces as a tree, filter as you type, pages of 100
 
 const PAGE = 100;
-let repositoriesCache: { at: number; names: string[]; usage: Map<string, UsageRow> | undefined } | undefined;
 
 /** Per-repository usage (`api/usage`, as `/v2/_berth/usage`: computed and cached by the server). */
 async function loadUsage(): Promise<{ rows: UsageRow[]; total: unknown } | undefined> {
@@ -347,17 +346,19 @@ async function loadUsage(): Promise<{ rows: UsageRow[]; total: unknown } | undef
   }
 }
 
-async function repositories(fresh: boolean): Promise<NonNullable<typeof repositoriesCache>> {
-  if (!fresh && repositoriesCache && Date.now() - repositoriesCache.at < 5_000) return repositoriesCache;
+/**
+ * Every repository name and its usage, asked afresh each time the page is shown (never an older
+ * list than the registry has); filtering and paging then run over them in memory.
+ */
+async function repositories(): Promise<{ names: string[]; usage: Map<string, UsageRow> | undefined }> {
   const [list, usage] = await Promise.all([api<{ repositories: string[] }>('api/repositories'), loadUsage()]);
-  repositoriesCache = { at: Date.now(), names: list.repositories, usage: usage ? new Map(usage.rows.map((r) => [r.name, r])) : undefined };
-  return repositoriesCache;
+  return { names: list.repositories, usage: usage ? new Map(usage.rows.map((r) => [r.name, r])) : undefined };
 }
 
 async function catalogPage(params: URLSearchParams): Promise<void> {
   const started = performance.now();
   const namespace = params.get('ns') ?? '';
-  const data = await repositories(params.has('fresh'));
+  const data = await repositories();
   const filter = h('input', { type: 'search', id: 'filter', placeholder: 'Filter repositories', 'aria-label': 'Filter repositories', value: params.get('q') ?? '' });
   const results = h('div', { id: 'results' });
   let page = 0;
@@ -387,7 +388,7 @@ async function catalogPage(params: URLSearchParams): Promise<void> {
       if (typeof entry !== 'string') {
         const [folder, count] = entry;
         const target = `#/?ns=${encodeURIComponent(namespace + folder)}`;
-        return h('tr', {}, h('td', {}, h('a', { href: target, className: 'folder' }, folder)), h('td', { className: 'num' }, `${count} repositories`), h('td', { className: 'num' }, ''));
+        return h('tr', {}, h('td', {}, h('a', { href: target, className: 'folder' }, folder)), h('td', { className: 'num' }, `${count} ${count === 1 ? 'repository' : 'repositories'}`), h('td', { className: 'num' }, ''));
       }
       const usage = data.usage?.get(entry);
       return h(
@@ -433,7 +434,7 @@ async function catalogPage(params: URLSearchParams): Promise<void> {
   show(
     h('h1', {}, 'Repositories'),
     namespace !== '' ? h('div', { className: 'crumbs' }, crumbs) : null,
-    h('div', { className: 'toolbar' }, filter, h('a', { href: '#/?fresh=1', onclick: () => (repositoriesCache = undefined) }, 'Refresh')),
+    h('div', { className: 'toolbar' }, filter, h('button', { type: 'button', onclick: () => void route() }, 'Refresh')),
     results,
   );
   const drawing = performance.now();
@@ -527,7 +528,6 @@ function deleteButton(name: string, reference: string, what: string, then: () =>
     button.disabled = true;
     try {
       await api(`api/repositories/${pathOf(name)}/manifests/${encodeURIComponent(reference)}`, { method: 'DELETE' });
-      repositoriesCache = undefined;
       then();
     } catch (error) {
       button.disabled = false;
