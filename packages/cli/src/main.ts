@@ -3,6 +3,7 @@ import { withImplicitServe } from './argv';
 import { runConfigCheck, runConfigPrint } from './config-commands';
 import { parseGracePeriod, runGarbageCollect, type GarbageCollectFlags } from './gc';
 import { describeError } from './load';
+import { runRetention, type RetentionFlags } from './retention';
 import { runServe } from './serve';
 import { berthVersion } from './version';
 
@@ -82,6 +83,16 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .option('-m, --delete-untagged', 'also delete untagged manifests that no kept index or subject needs')
     .option('--grace-period <duration>', 'keep unreferenced content younger than this (Go duration; default storage.gc.graceperiod, 1h)', parseGracePeriod)
     .action((config: string | undefined, flags: GarbageCollectFlags) => exitWith(() => runGarbageCollect(config, flags, env)));
+
+  program
+    .command('retention')
+    .description(
+      'apply the retention rules of policies now: delete the tags and manifests they do not keep (the next garbage collection returns the space); config resolved like serve',
+    )
+    .argument('[config]', 'path to config.yml')
+    .addHelpText('after', ENVIRONMENT_HELP)
+    .option('-d, --dry-run', 'only list what would be kept and deleted, with the reasons; storage is not written')
+    .action((config: string | undefined, flags: RetentionFlags) => exitWith(() => runRetention(config, flags, env)));
 
   return program;
 }

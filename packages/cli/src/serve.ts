@@ -60,7 +60,7 @@ export async function startRegistry(
     await stack.close().catch(() => undefined);
     throw error;
   }
-  const gcSchedule = startGcSchedule(config, stack.driver, logger);
+  const gcSchedule = startGcSchedule(config, stack.driver, logger, stack.registry);
   const address = formatAddress(router.server.address());
   let stopping: Promise<ShutdownResult> | undefined;
   return {

@@ -9,7 +9,7 @@ import { ConfigError, type BerthConfig } from '@berth/config';
 import type { Logger } from '@berth/logging';
 import type { Notifier } from '@berth/notifications';
 import type { ProxyCache } from '@berth/proxy';
-import { Registry, type KeyedLock, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
+import { Registry, type KeyedLock, type PolicyRule, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
 import type { DriverFactories, StorageDriver } from '@berth/storage-driver';
 import { GracefulServer } from './lifecycle';
 import type { Preflight } from './load';
@@ -119,7 +119,23 @@ function buildRegistry(config: BerthConfig, driver: StorageDriver, logger: Logge
     hashCache: uploadHashes,
     hashPeers: uploadHashPeers,
     uploadLocks,
+    policies: policyRules(config),
   });
+}
+
+/** `policies` as the registry's rules. */
+export function policyRules(config: BerthConfig): PolicyRule[] {
+  return config.policies.map((p) => ({
+    repositories: p.repositories,
+    immutableTags: p.immutabletags,
+    retention: {
+      keepLast: p.retention.keeplast,
+      keepTags: p.retention.keeptags,
+      pushedWithinMs: p.retention.pushedwithin,
+      untaggedOlderThanMs: p.retention.untaggedolderthan,
+    },
+    quota: p.quota,
+  }));
 }
 
 /** The pull-through cache `proxy.remoteurl` asks for (its expiry schedule loaded), or undefined. */

@@ -42,6 +42,22 @@ describe('scheduled garbage collection in serve', () => {
     expect(head.status).toBe(404);
   });
 
+  it('applies retention first in each job, then collects what it freed in a later pass', async () => {
+    registry = await startInProcess({
+      ...config({ inmemory: {}, delete: { enabled: true }, gc: { interval: '100ms', graceperiod: '0s', settle: '0s' } }),
+      policies: [{ repositories: ['app'], retention: { keeptags: ['keep'] } }],
+    });
+    const dropped = makeImage([Buffer.from('dropped by retention')], 'dropped');
+    await pushImage(registry.url, 'app', 'drop', dropped);
+    const lines = registry.logger.lines;
+    await until(() => lines.some((l) => l.message === 'retention finished' && (l.fields as { tagsDeleted?: number }).tagsDeleted === 1));
+    const retained = lines.findIndex((l) => l.message === 'retention finished' && (l.fields as { tagsDeleted?: number }).tagsDeleted === 1);
+    expect((await fetch(`${registry.url}/v2/app/manifests/drop`)).status).toBe(404);
+    await until(async () => (await fetch(`${registry!.url}/v2/app/blobs/${sha256(dropped.layers[0]!)}`, { method: 'HEAD' })).status === 404);
+    // The blobs the retention left unreferenced went in a collection after it.
+    expect(lines.slice(retained + 1).some((l) => /^garbage collection: .*deleted [1-9]/.test(l.message))).toBe(true);
+  });
+
   it('does not collect in read-only mode, and says so', async () => {
     const readOnly = config({ inmemory: {}, gc: { interval: '50ms', graceperiod: '0s' }, maintenance: { readonly: { enabled: true } } });
     const loaded = loadConfig({ yamlText: JSON.stringify(readOnly), env: {}, drivers: createDriverFactories() });

@@ -8,6 +8,7 @@ import { plainAny } from './normalize';
 import { isRawMap, newRawMap, parseYaml, RawScalar, type RawMap, type RawNode } from './raw';
 import { resolveStruct } from './resolve';
 import { ROOT } from './schema';
+import { policiesOf } from './policies';
 import { httpOf, notificationsOf, proxyOf, workersOf } from './sections';
 import { collectSecrets, scrubSecrets } from './secrets';
 import { resolveStorage } from './storage';
@@ -127,6 +128,7 @@ function build(root: RawMap, drivers: DriverFactories, warnings: string[]): Bert
     catalog,
     tags,
     ui: resolved.ui as unknown as BerthConfig['ui'],
+    policies: policiesOf(resolved.policies),
     redis: compat('redis'),
     middleware: compat('middleware'),
     validation: compat('validation'),

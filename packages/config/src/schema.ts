@@ -259,6 +259,19 @@ const validation = struct({
   }),
 });
 
+/** One `policies[]` rule (Berth's; policies.ts checks it further). */
+const policyRule = struct({
+  repositories: field(list(str()), { default: [] }),
+  immutabletags: field(list(str()), { default: [] }),
+  retention: struct({
+    keeplast: int(0),
+    keeptags: field(list(str()), { default: [] }),
+    pushedwithin: duration(),
+    untaggedolderthan: duration(),
+  }),
+  quota: str(),
+});
+
 /** The whole file. `storage` and `auth` are selectors, resolved by storage.ts and auth.ts. */
 export const ROOT: StructShape = struct({
   version: str(),
@@ -288,4 +301,5 @@ export const ROOT: StructShape = struct({
   }),
   validation: field(validation, { ignored: true }),
   policy: field(struct({ repository: struct({ classes: list(str()) }) }), { ignored: true }),
+  policies: field(list(policyRule), { default: [] }),
 });

@@ -142,6 +142,27 @@ export interface ProxyConfig {
   readonly ttl: Milliseconds;
 }
 
+/** One `policies[]` rule (Berth's; docs/policies.md). */
+export interface PolicyConfig {
+  /** Repository name globs (`*` within a component, `**` across); the first matching rule applies. */
+  readonly repositories: readonly string[];
+  /** Tag globs whose tags, once pushed, always point at the same manifest. */
+  readonly immutabletags: readonly string[];
+  /**
+   * Tags are retained when among the `keeplast` most recently pushed, matching `keeptags` or pushed
+   * within `pushedwithin`; tag retention applies only when one of these three is set.
+   * `untaggedolderthan` deletes untagged manifests older than that.
+   */
+  readonly retention: {
+    readonly keeplast?: number;
+    readonly keeptags: readonly string[];
+    readonly pushedwithin?: Milliseconds;
+    readonly untaggedolderthan?: Milliseconds;
+  };
+  /** Bytes; absent: no quota. */
+  readonly quota?: number;
+}
+
 export interface BerthConfig {
   readonly version: '0.1';
   readonly log: LogConfig;
@@ -157,6 +178,8 @@ export interface BerthConfig {
   readonly tags: { readonly maxtags: number };
   /** Berth: the built-in web UI at `<prefix>/ui/` (docs/ui.md); off by default. */
   readonly ui: { readonly enabled: boolean };
+  /** Berth's `policies`: immutable tags, retention and quotas per repository glob. */
+  readonly policies: readonly PolicyConfig[];
   /** Accepted and validated (v3 and v2.8 keys); Berth has no redis client and does not use it. */
   readonly redis: Readonly<Record<string, unknown>>;
   /** Accepted for compatibility with distribution and ignored (a warning is returned when set). */

@@ -29,3 +29,13 @@ export { UploadPurgeScheduler, firstPurgeDelay, MAX_FIRST_PURGE_DELAY_MS, type U
 export * from './gc';
 export { Policies, NO_POLICIES, globToRegExp, type PolicyRule, type RetentionRule, type MatchedRule } from './policies/rules';
 export { UsageTracker, DEFAULT_USAGE_MAX_AGE_MS, type UsageReport, type RepositoryUsage } from './policies/usage';
+export {
+  applyRetention,
+  formatRetentionReport,
+  retainsTags,
+  type RetentionOptions,
+  type RetentionReport,
+  type RepositoryRetention,
+  type TagDecision,
+  type ManifestDecision,
+} from './policies/retention';

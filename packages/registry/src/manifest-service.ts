@@ -135,7 +135,9 @@ export class ManifestService {
     const { storage, name } = this.ctx;
     const digest = reference.digest;
     if (!(await this.exists(digest))) throw new ManifestUnknownError(digest.toString());
-    if (!this.ctx.policies.empty) assertManifestDeletable(this.ctx, digest, await this.tags.lookup(digest));
+    if ((this.ctx.policies.ruleFor(name)?.rule.immutableTags.length ?? 0) > 0) {
+      assertManifestDeletable(this.ctx, digest, await this.tags.lookup(digest));
+    }
     const content = await this.ctx.blobStore.getContent(digest);
     const subject = content ? describeStoredManifest(content).subject : undefined;
     await storage.deleteIfExists(pathFor({ kind: 'revisionDir', name, digest }));

@@ -8,6 +8,7 @@ import { ManifestService } from './manifest-service';
 import { assertRepositoryName } from './names';
 import { assertPageSize, paginate, type Page, type PageRequest } from './pagination';
 import { NO_POLICIES, Policies, type PolicyRule } from './policies/rules';
+import { applyRetention, type RetentionOptions, type RetentionReport } from './policies/retention';
 import { UsageTracker, type UsageReport } from './policies/usage';
 import { ReferrerService } from './referrer-service';
 import { Storage } from './storage';
@@ -132,6 +133,15 @@ export class Registry {
    */
   usage(): Promise<UsageReport> {
     return this.ctx.usage.report();
+  }
+
+  /**
+   * Applies the retention of `policies` now (docs/policies.md): deletes the tags and manifests the
+   * rules do not keep, or only reports them with `dryRun`. Refused (`UnsupportedError`) in read-only
+   * mode and on a pull-through cache unless `dryRun`.
+   */
+  retention(options: RetentionOptions = {}): Promise<RetentionReport> {
+    return applyRetention(this.ctx, options);
   }
 
   get maxManifestBytes(): number {

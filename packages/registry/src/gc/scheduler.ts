@@ -11,6 +11,11 @@ export interface GcScheduleOptions extends Omit<GarbageCollectOptions, 'signal' 
   readonly logger?: Logger;
   /** Delay before the first run; default random in [0, min(interval, 60 min)) like upload purging. */
   readonly firstRunDelayMs?: number;
+  /**
+   * Runs first in every scheduled job (retention of `policies`): its failure is logged and the
+   * collection runs anyway.
+   */
+  readonly beforeCollect?: (signal: AbortSignal) => Promise<void>;
   /** Called after every run with its report or the error that ended it (metrics, tests). */
   readonly onRun?: (outcome: { readonly report?: GarbageCollectReport; readonly error?: Error }) => void;
 }
@@ -55,7 +60,14 @@ export class GcScheduler {
 
   /** One run now, logged and reported to `onRun`; rejects when it fails (the schedule is not affected). */
   async runOnce(): Promise<GarbageCollectReport> {
-    const { intervalMs: _interval, firstRunDelayMs: _first, onRun, logger: _logger, ...gcOptions } = this.options;
+    const { intervalMs: _interval, firstRunDelayMs: _first, onRun, logger: _logger, beforeCollect, ...gcOptions } = this.options;
+    if (beforeCollect) {
+      try {
+        await beforeCollect(this.runner.signal);
+      } catch (error) {
+        this.logger.error('retention before garbage collection failed', { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
     try {
       const report = await collectGarbage(this.driver, { ...gcOptions, logger: this.logger, signal: this.runner.signal });
       const fields = { runId: report.runId, deletedBlobs: report.deletedBlobs.length, deletedBytes: report.deletedBytes, durationMs: Math.round(report.durationMs) };

@@ -74,10 +74,13 @@ function sizedReferences(content: Buffer): Array<[string, number]> {
  *   manifest's references never change, so the same revisions mean the same blobs); manifest
  *   references are remembered by digest;
  * - writes through this process (manifest PUT/DELETE, tag changes) mark the repository, which the
- *   next report lists again; every `maxAgeMs` a report lists every repository again, which catches
- *   what other processes, replicas and garbage collection (untagged manifests) changed;
+ *   next report lists again before it answers;
+ * - the first report lists every repository; a report asked for when the last listing started
+ *   `maxAgeMs` ago or more answers from the cache and starts a new listing in the background, which
+ *   catches what other processes, replicas and garbage collection (untagged manifests) changed;
  * - GC deletes only blobs no manifest references, which `bytes` never counted.
- * So a report is at most `maxAgeMs` behind another process's writes and never behind this one's.
+ * So a report never lags this process's writes, and lags another process's by at most `maxAgeMs`
+ * plus the duration of one listing of every repository (see docs/api.md for measured durations).
  * `footprint` (quotas) always lists the repository now.
  */
 export class UsageTracker {
@@ -104,10 +107,14 @@ export class UsageTracker {
 
   /** The usage of every repository (see the class comment for how current it is). */
   async report(): Promise<UsageReport> {
-    if (this.refreshedAt === 0 || this.now() - this.refreshedAt >= this.maxAgeMs) {
-      this.refreshing ??= this.refreshAll().finally(() => (this.refreshing = undefined));
-      await this.refreshing;
-    } else if (this.dirty.size > 0) {
+    if (this.refreshedAt === 0) {
+      // The first report waits for the listing of every repository.
+      await this.refresh();
+    } else if (this.now() - this.refreshedAt >= this.maxAgeMs) {
+      // Later ones answer at once and list again in the background (one listing at a time).
+      void this.refresh().catch((error: unknown) => this.logger.warn('usage refresh failed', { error: String(error) }));
+    }
+    if (this.dirty.size > 0) {
       const names = [...this.dirty];
       this.dirty.clear();
       const rescan = mapLimit(names, SCAN_CONCURRENCY, (name) => this.rescan(name)).then(() => undefined);
@@ -123,6 +130,11 @@ export class UsageTracker {
     const footprint = await this.scan(name, this.entries.get(name));
     if (footprint) this.entries.set(name, footprint);
     return footprint ?? { signature: '', tags: 0, manifests: 0, blobs: new Map(), bytes: 0 };
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.refreshAll().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
   }
 
   private async refreshAll(): Promise<void> {
