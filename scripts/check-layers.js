@@ -22,6 +22,8 @@ const { importSpecifiers, sourceFiles } = require('./lib/imports');
  */
 const LAYERS = {
   logging: [],
+  // The web UI's pages and scripts (browser code, no @berth import); the cli hands them to api.
+  ui: [],
   'storage-driver': ['logging'],
   'driver-inmemory': ['storage-driver', 'logging'],
   'driver-filesystem': ['storage-driver', 'logging'],
@@ -46,6 +48,7 @@ const LAYERS = {
     'redis',
     'registry',
     'storage-driver',
+    'ui',
   ],
 };
 

@@ -17,6 +17,8 @@ for pkg in "$src"/packages/*/; do
   mkdir -p "$work/packages/$name"
   cp -r "$pkg/package.json" "$pkg/tsconfig.json" "$pkg/src" "$work/packages/$name/"
   [ -d "$pkg/bin" ] && cp -r "$pkg/bin" "$work/packages/$name/"
+  # The web UI: its pages (public/, shipped) and browser scripts (web/, compiled into dist/public/).
+  for extra in public web; do [ -d "$pkg/$extra" ] && cp -r "$pkg/$extra" "$work/packages/$name/"; done
 done
 
 cd "$work"
@@ -24,7 +26,7 @@ npm ci --no-audit --no-fund --ignore-scripts
 npx tsc -b
 npm prune --omit=dev --no-audit --no-fund
 find packages -name '*.tsbuildinfo' -delete
-rm -rf packages/*/src packages/*/tsconfig.json tsconfig.json tsconfig.base.json
+rm -rf packages/*/src packages/*/web packages/*/dist/web-types packages/*/tsconfig.json tsconfig.json tsconfig.base.json
 
 mkdir -p "$dest"
 cp -a "$work/." "$dest/"

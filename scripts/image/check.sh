@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exercises the Dockerfile on a host with no Docker engine: runs the build stage's script into a
 # temp dir, lays out the runtime stage's files the same way (config at the image's path, rewritten
-# to a temp data dir and port), starts the entrypoint, and checks /v2/ and the HEALTHCHECK script.
+# to a temp data dir and port), starts the entrypoint, and checks /v2/, the HEALTHCHECK script and
+# the web UI's files.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -25,11 +26,16 @@ cp "$root/scripts/image/healthcheck.js" "$tmp/opt/berth/healthcheck.js"
 
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 sed -e "s|/var/lib/registry|$tmp/data|" "$root/scripts/image/config.yml" > "$tmp/config.yml"
-REGISTRY_HTTP_ADDR="127.0.0.1:$port" node "$tmp/opt/berth/packages/cli/bin/berth.js" serve "$tmp/config.yml" > "$tmp/serve.log" 2>&1 &
+REGISTRY_HTTP_ADDR="127.0.0.1:$port" REGISTRY_UI_ENABLED=true node "$tmp/opt/berth/packages/cli/bin/berth.js" serve "$tmp/config.yml" > "$tmp/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do
   if BERTH_HEALTHCHECK_URL="http://127.0.0.1:$port/v2/" node "$tmp/opt/berth/healthcheck.js"; then
-    echo "image check: built runtime tree ($(du -sh "$tmp/opt/berth" | cut -f1)) serves /v2/ on 127.0.0.1:$port and the HEALTHCHECK passes"
+    # The web UI ships in the tree (REGISTRY_UI_ENABLED=true above; the image's config leaves it off).
+    for page in ui/ ui/app.js ui/app.css; do
+      node -e 'fetch(process.argv[1]).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$port/$page" ||
+        { echo "image check: /$page is not served"; cat "$tmp/serve.log"; exit 1; }
+    done
+    echo "image check: built runtime tree ($(du -sh "$tmp/opt/berth" | cut -f1)) serves /v2/ and /ui/ on 127.0.0.1:$port and the HEALTHCHECK passes"
     exit 0
   fi
   sleep 0.2

@@ -8,6 +8,7 @@ import { ApiError } from './errors';
 import { resolveOptions, type AppOptions, type ResolvedOptions } from './options';
 import type { RoutedLocals, RoutedRequest } from './request-route';
 import { matchRoute, type Method, type RouteMatch } from './routes';
+import { uiPages } from './ui/pages';
 import { UploadStateCodec } from './upload-state';
 import { baseUrl, UrlBuilder } from './urls';
 
@@ -64,7 +65,7 @@ function routing(apiPath: (req: Request) => string | undefined): RequestHandler 
   };
 }
 
-/** Answers `<prefix>/v2/*` with the handler of the route `routing` matched; other paths fall through. */
+/** Answers `<prefix>/v2/*` (and the web UI's `<prefix>/ui/api/*`) with the handler of the route `routing` matched; other paths fall through. */
 function dispatcher(options: ResolvedOptions, registry: Registry): RequestHandler {
   const uploadState = new UploadStateCodec(options.secret);
   return async (req, res, next) => {
@@ -122,13 +123,15 @@ export function createApp(registry: Registry, options: AppOptions): express.Expr
   app.use(accessLog(logger, { disabled: options.accessLogDisabled, observer: options.observer }));
   const apiPath = (req: Request): string | undefined => {
     const path = belowPrefix(req.path, resolved.prefix);
-    return path !== undefined && (path === '/v2' || path.startsWith('/v2/')) ? path : undefined;
+    if (path === undefined) return undefined;
+    return path === '/v2' || path.startsWith('/v2/') || (options.ui && path.startsWith('/ui/api/')) ? path : undefined;
   };
   const cors = corsHandling(resolved.headers, apiPath);
   if (cors) app.use(cors);
   app.use(routing(apiPath));
   if (options.auth) app.use(authorization(options.auth));
   app.use(dispatcher(resolved, registry));
+  if (options.ui) app.use(uiPages(options.ui, resolved.prefix, options.auth));
   app.use(errorMiddleware(logger));
   return app;
 }

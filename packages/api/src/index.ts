@@ -10,6 +10,7 @@ export type {
 } from './event-types';
 export { ERROR_TABLE, ApiError, errorEnvelope, type ErrorCode, type ErrorSpec, type ErrorEnvelope } from './errors';
 export { ROUTES, type Route } from './routes';
+export type { UiAssets } from './ui/pages';
 export { accessLog, uploadEventsOf, type AccessLogOptions, type RequestObserver, type RequestRecord, type UploadEvent } from './access-log';
 export { UploadStateCodec, type UploadState } from './upload-state';
 export {

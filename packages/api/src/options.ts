@@ -4,6 +4,7 @@ import type { PullThroughCache } from '@berth/registry';
 import type { RequestObserver } from './access-log';
 import type { Authenticator } from './auth/types';
 import type { RegistryEventListener } from './event-types';
+import type { UiAssets } from './ui/pages';
 
 /**
  * What `createApp` needs besides the `Registry` (which holds the storage, the write policy and the
@@ -43,6 +44,11 @@ export interface AppOptions {
    * so that clients' writes are refused).
    */
   pullThrough?: PullThroughCache;
+  /**
+   * `ui.enabled`: the web UI's files (`@berth/ui`), served at `<prefix>/ui/` with its JSON API at
+   * `<prefix>/ui/api/`; without it neither exists (404).
+   */
+  ui?: UiAssets;
 }
 
 /** Options after defaults and normalisation. */

@@ -6,6 +6,7 @@ import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { getReferrers } from './handlers/referrers';
 import { listTags } from './handlers/tags';
 import { getUsage } from './handlers/usage';
+import { getManifestView, getRepositories, getRepositoryTags, getSession } from './ui/handlers';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -41,6 +42,16 @@ export const ROUTES: readonly Route[] = [
   },
   { name: 'blob', pattern: /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/, methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob } },
   { name: 'referrers', pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/, methods: { GET: getReferrers } },
+  // The web UI's JSON API (docs/api.md#web-ui): reached only when the UI is enabled.
+  { name: 'ui-session', pattern: /^\/ui\/api\/session$/, methods: { GET: getSession } },
+  { name: 'ui-repositories', pattern: /^\/ui\/api\/repositories$/, methods: { GET: getRepositories } },
+  { name: 'ui-usage', pattern: /^\/ui\/api\/usage$/, methods: { GET: getUsage } },
+  { name: 'ui-tags', pattern: /^\/ui\/api\/repositories\/(?<name>.+)\/tags$/, methods: { GET: getRepositoryTags } },
+  {
+    name: 'ui-manifest',
+    pattern: /^\/ui\/api\/repositories\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/,
+    methods: { GET: getManifestView, DELETE: deleteManifest },
+  },
 ];
 
 /** A route and its captures. */

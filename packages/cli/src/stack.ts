@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { createApp, ERROR_TABLE, errorEnvelope } from '@berth/api';
+import { uiAssets } from '@berth/ui';
 import { ConfigError, type BerthConfig } from '@berth/config';
 import type { Logger } from '@berth/logging';
 import type { Notifier } from '@berth/notifications';
@@ -217,6 +218,7 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
       auth: checked.auth,
       events: notifier,
       pullThrough,
+      ui: config.ui.enabled ? uiAssets() : undefined,
     });
     const graceful = new GracefulServer(createServerFor(checked.tls, app));
     const opened = { notifier, pullThrough };

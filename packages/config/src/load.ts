@@ -128,6 +128,7 @@ function build(root: RawMap, drivers: DriverFactories, warnings: string[]): Bert
     health: health as BerthConfig['health'],
     catalog,
     tags,
+    ui: resolved.ui as unknown as BerthConfig['ui'],
     policies: policiesOf(resolved.policies),
     redis: redisOf(resolved.redis, root.redis !== undefined && root.redis !== null, storage),
     middleware: compat('middleware'),

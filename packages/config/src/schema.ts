@@ -293,6 +293,8 @@ export const ROOT: StructShape = struct({
   health,
   catalog: struct({ maxentries: field(int(), { default: 1000 }) }),
   tags: struct({ maxtags: field(int(), { default: 1000 }) }),
+  // Berth: the built-in web UI at <prefix>/ui/ (docs/ui.md).
+  ui: struct({ enabled: field(bool(), { default: false }) }),
   proxy,
   compatibility: field(struct({ schema1: struct({ signingkeyfile: field(str(), { goName: 'TrustKey' }), enabled: bool() }) }), {
     ignored: true,

@@ -216,6 +216,8 @@ export interface BerthConfig {
   readonly catalog: { readonly maxentries: number };
   /** Largest page of the tag list (`n` is clamped to it). */
   readonly tags: { readonly maxtags: number };
+  /** Berth: the built-in web UI at `<prefix>/ui/` (docs/ui.md); off by default. */
+  readonly ui: { readonly enabled: boolean };
   /** Berth's `policies`: immutable tags, retention and quotas per repository glob. */
   readonly policies: readonly PolicyConfig[];
   /**

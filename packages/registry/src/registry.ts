@@ -188,6 +188,11 @@ export class Registry {
     return new Repository({ ...this.ctx, name, writes: CACHE_WRITES, policies: NO_POLICIES });
   }
 
+  /** Every repository name in lexical order, from one listing of the tree (the web UI pages them itself). */
+  async repositories(): Promise<string[]> {
+    return listRepositories(this.ctx.storage);
+  }
+
   /**
    * A page of repository names in lexical order. `n` defaults to 100 and may not exceed
    * `catalogMaxEntries` (`PaginationNumberInvalidError`), like distribution 2.8.

@@ -1,3 +1,4 @@
+import { yieldIfDue } from '@berth/storage-driver';
 import type { RepositoryContext } from './context';
 import { mapLimit } from './concurrency';
 import { ManifestUnknownError, NameUnknownError } from './errors';
@@ -7,7 +8,16 @@ import { Digest } from './digest';
 import { pathFor } from './paths';
 import { assertTagDeletable } from './policies/enforce';
 import { CacheField, invalidating, readThrough } from './shared-cache';
+import { isNotFound } from './storage';
 import { assertWritable } from './write-policy';
+
+/** One tag with what it points at (`TagService.details`). */
+export interface TagDetail {
+  readonly tag: string;
+  readonly digest: Digest;
+  /** When the tag was last pushed (its `current/link` was written), by the storage's clock. */
+  readonly pushed: Date;
+}
 
 /** The tags of one repository (`_manifests/tags/<tag>/{current,index}`). */
 export class TagService {
@@ -84,6 +94,64 @@ export class TagService {
     assertPageSize(request.n);
     const n = request.n === undefined ? undefined : Math.min(request.n, this.ctx.maxTags);
     return paginate(await this.all(), { n, last: request.last });
+  }
+
+  /**
+   * Every tag with its digest and push time, sorted by tag; `NameUnknownError` as `all`. On a
+   * driver whose `walk` is one flat listing (S3), the tag tree is listed in a few requests and only
+   * the links of tags pointed at more than one digest in their history are read (a tag's `index`
+   * holds every digest it ever had, so a single entry is the current one); elsewhere each tag's
+   * `current/link` is read and stated, `tagConcurrencyLimit` at once.
+   */
+  async details(): Promise<TagDetail[]> {
+    const { storage, name } = this.ctx;
+    const root = pathFor({ kind: 'tags', name });
+    let found: TagDetail[];
+    if (storage.driver.walksFlat) {
+      const tags = await this.walkTags(root);
+      if (tags.size === 0) return this.all().then(() => []);
+      const pending = [...tags].filter(([, seen]) => seen.pushed !== undefined);
+      found = (
+        await mapLimit(pending, this.ctx.tagConcurrencyLimit, async ([tag, seen]) => {
+          const digest = seen.indexed.length === 1 ? seen.indexed[0] : await storage.readLink(pathFor({ kind: 'tagCurrentLink', name, tag }));
+          return digest && seen.pushed ? { tag, digest, pushed: seen.pushed } : undefined;
+        })
+      ).filter((detail): detail is TagDetail => detail !== undefined);
+    } else {
+      const tags = await this.all();
+      found = (
+        await mapLimit(tags, this.ctx.tagConcurrencyLimit, async (tag) => {
+          const link = pathFor({ kind: 'tagCurrentLink', name, tag });
+          const [digest, info] = await Promise.all([storage.readLink(link), storage.stat(link)]);
+          return digest && info ? { tag, digest, pushed: info.modTime } : undefined;
+        })
+      ).filter((detail): detail is TagDetail => detail !== undefined);
+    }
+    return found.sort((a, b) => compareLexically(a.tag, b.tag));
+  }
+
+  /** The tags under `root` from one walk: each one's `current/link` time and its index entries. */
+  private async walkTags(root: string): Promise<Map<string, { pushed?: Date; indexed: Digest[] }>> {
+    const tags = new Map<string, { pushed?: Date; indexed: Digest[] }>();
+    try {
+      await this.ctx.storage.driver.walk(root, async (info) => {
+        await yieldIfDue();
+        if (info.isDir) return undefined;
+        const parts = info.path.slice(root.length + 1).split('/');
+        const tag = parts[0] as string;
+        const seen = tags.get(tag) ?? { indexed: [] };
+        tags.set(tag, seen);
+        if (parts.length === 3 && parts[1] === 'current' && parts[2] === 'link') seen.pushed = info.modTime;
+        else if (parts.length === 5 && parts[1] === 'index' && parts[4] === 'link') {
+          const text = `${parts[2]}:${parts[3]}`;
+          if (Digest.isValid(text)) seen.indexed.push(Digest.parse(text));
+        }
+        return undefined;
+      });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    return tags;
   }
 
   /** The tags currently pointing at `digest`: at most `tagConcurrencyLimit` tag links read at once. */

@@ -9,6 +9,11 @@ export interface RequiredAccess {
    * decline a mount with 202, and nothing about the source repository leaks.
    */
   readonly mountSource?: Access;
+  /**
+   * Served without credentials too (the UI's session, which tells the page who it is talking as);
+   * credentials that are given must still be valid.
+   */
+  readonly anonymous?: boolean;
 }
 
 const PULL_METHODS = new Set(['GET', 'HEAD']);
@@ -24,7 +29,9 @@ function repository(name: string, ...actions: string[]): Access[] {
  * `push`; DELETE needs `delete` — except cancelling an upload session, which needs `pull,push`
  * like the rest of the session (distribution asks `delete`). `GET /v2/` needs valid credentials
  * only; the catalog and `/v2/_berth/usage` need `registry:catalog:*`; any other route without a repository name needs
- * `registry:<route>:*`, so a route added later is closed until it is given a rule here. Undefined
+ * `registry:<route>:*`, so a route added later is closed until it is given a rule here. The web
+ * UI's routes (`ui-*`) follow the same rules (its repository list is the catalog), except its
+ * session, which answers anonymous requests too. Undefined
  * for a method no route answers (the dispatcher refuses it with 405 before any handler runs).
  */
 export function requiredAccess(route: string, method: string, params: Readonly<Record<string, string>>, query: URLSearchParams): RequiredAccess | undefined {
@@ -32,7 +39,8 @@ export function requiredAccess(route: string, method: string, params: Readonly<R
   if (!isPull && !PUSH_METHODS.has(method) && method !== 'DELETE') return undefined;
   if (route === 'base') return { required: [] };
   // Storage usage tells as much as the catalog (names and sizes): the same scope.
-  if (route === 'catalog' || route === 'usage') return { required: [{ type: 'registry', name: 'catalog', action: '*' }] };
+  if (route === 'catalog' || route === 'usage' || route === 'ui-repositories' || route === 'ui-usage') return { required: [{ type: 'registry', name: 'catalog', action: '*' }] };
+  if (route === 'ui-session') return { required: [], anonymous: true };
   const name = params.name;
   if (name === undefined) return { required: [{ type: 'registry', name: route, action: '*' }] };
   if (isPull) return { required: repository(name, 'pull') };

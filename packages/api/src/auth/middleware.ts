@@ -11,6 +11,8 @@ export interface AuthLocals {
   user?: string;
   /** Set when a cross-repository mount was asked without `pull` on its source: serve a plain upload session. */
   mountRefused?: boolean;
+  /** Whether the request's identity (or anonymous pull) allows `access`: what the web UI may offer. */
+  allows?: (access: Access) => boolean;
 }
 
 const CHECKED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -57,13 +59,14 @@ export function authorization(auth: Authenticator): RequestHandler {
     }
     const identity = result.kind === 'authenticated' ? result.identity : undefined;
     const allowed = (access: Access): boolean => identity?.allows(access) === true || (auth.anonymousPull && isReadOnlyAccess(access));
-    if ((!identity && needed.required.length === 0) || !needed.required.every(allowed)) {
+    if ((!identity && needed.required.length === 0 && !needed.anonymous) || !needed.required.every(allowed)) {
       const error: ChallengeError | undefined = identity ? 'insufficient_scope' : undefined;
       if (identity) logger.info('access denied', { scheme: auth.scheme, user: identity.user, missing: needed.required.filter((a) => !allowed(a)) });
       throw unauthorized(auth.challenge(req, asked, error), asked);
     }
     const locals = res.locals as AuthLocals;
     locals.user = identity?.user;
+    locals.allows = allowed;
     if (needed.mountSource && !allowed(needed.mountSource)) {
       locals.mountRefused = true;
       logger.debug('cross-repository mount without pull on the source: serving a plain upload session', { from: needed.mountSource.name });

@@ -3,6 +3,7 @@ import { discoveryTests } from './suite-discovery';
 import { type DriverUnderTest } from './harness';
 import { managementTests } from './suite-management';
 import { manifestTests } from './suite-manifests';
+import { uiTests } from './suite-ui';
 import { uploadTests } from './suite-uploads';
 
 export type { DriverUnderTest } from './harness';
@@ -22,5 +23,6 @@ export function describeApiSuite(dut: DriverUnderTest): void {
     describe('manifests', () => manifestTests(dut));
     describe('discovery', () => discoveryTests(dut));
     describe('management', () => managementTests(dut));
+    describe('web UI', () => uiTests(dut));
   });
 }
