@@ -119,7 +119,7 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
     const recorder = await startS3Recorder(String(s3TestParameters('x')?.regionendpoint));
     const { raw, driver } = createRawTestDriver('abandon', { regionendpoint: recorder.endpoint });
     const content = randomBytes(48 * MIB);
-    const server = createServer((req, res) => {
+    const server = createServer((_req, res) => {
       res.setHeader('Content-Length', String(content.length));
       driver.sendTo('/blob', 0, content.length, res).then(
         () => res.end(),
