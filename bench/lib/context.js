@@ -3,7 +3,7 @@
 // each server session (a temp dir, or a fresh S3 prefix removed afterwards), and the results.
 const { makeTempDir, removeTempDir, run } = require('./processes');
 const { startRegistry } = require('./servers');
-const { deletePrefix } = require('./s3');
+const { deletePrefix, rgwCounters } = require('./s3');
 const { waitForQuiet } = require('./quiet');
 
 let sessions = 0;
@@ -21,6 +21,22 @@ function createContext({ options, driver, rgw, products, results }) {
     products,
     results,
     log: (message) => console.error(`bench [${driver}] ${message}`),
+
+    /**
+     * S3 requests per call of `fn` (a request to one registry): `fn` once unmeasured (caches warm),
+     * then `times` times one after another while the gateway's request counter is read before and
+     * after. Undefined without a gateway. Nothing else may use the gateway meanwhile: call it
+     * between measurements. `{ total, get }` per call (`get`: object reads).
+     */
+    async s3RequestsPer(fn, times = 20) {
+      if (!rgw) return undefined;
+      await fn();
+      const before = await rgwCounters(rgw);
+      if (!before) return undefined;
+      for (let i = 0; i < times; i++) await fn();
+      const after = await rgwCounters(rgw);
+      return { total: (after.req - before.req) / times, get: (after.get - before.get) / times };
+    },
 
     /** The products in the order of run `run`: alternating, so neither always goes first. */
     order: (runIndex) => (runIndex % 2 === 0 ? products : [...products].reverse()),

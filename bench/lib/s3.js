@@ -82,4 +82,15 @@ async function deletePrefix(rgw, prefix) {
   }
 }
 
-module.exports = { deletePrefix, startRgw };
+/**
+ * The gateway's request counters (`perf dump` on its admin socket): `req` every S3 request,
+ * `get`/`put` object reads and writes. Undefined when the gateway has no admin socket to ask.
+ */
+async function rgwCounters(rgw) {
+  if (!rgw?.dir) return undefined;
+  const { stdout } = await run('ceph', ['--admin-daemon', join(rgw.dir, 'run', 'client.rgw.a.asok'), 'perf', 'dump'], { timeoutMs: 30_000 });
+  const { req, get, put } = JSON.parse(stdout).rgw;
+  return { req, get, put };
+}
+
+module.exports = { deletePrefix, rgwCounters, startRgw };

@@ -13,6 +13,8 @@ const ACCEPT = [
 ].join(', ');
 
 const rate = (id, label, value) => ({ id, label, unit: 'req/s', better: 'higher', target: { on: 'ratio', op: '>=', value } });
+/** S3 requests per API request (s3 only): fewer is better, no target. */
+const s3Requests = (id, label) => ({ id: `${id}-s3-requests`, label: `${label}: S3 requests each`, unit: 'S3 req', better: 'lower' });
 const p99 = (id, label) => ({ id, label, unit: 'ms', better: 'lower', target: { on: 'ratio', op: '<=', value: 0.2 } });
 
 function specs(options) {
@@ -28,6 +30,25 @@ function specs(options) {
     tagsMany: rate('tags-list-many', `tags/list, ${options.manyTags.toLocaleString('en-US')} tags (${get})`, 3),
     catalogMany: rate('catalog-many', `catalog ?n=${options.manyRepos}, ${options.manyRepos.toLocaleString('en-US')} repos (${get})`, 3),
   };
+}
+
+/**
+ * Counts, once per product after the rate runs, the S3 requests one API request costs (`[spec,
+ * method, path]` each), with the gateway's counters: `times` sequential requests after one warm-up.
+ */
+async function countS3Requests(ctx, servers, rows, times = 20) {
+  if (ctx.driver !== 's3') return;
+  for (const [spec, method, path] of rows) {
+    const row = s3Requests(spec.id, spec.label.replace(/,? \d+ conns.*$| \((autocannon|ab)\)$/, ''));
+    for (const product of ctx.products) {
+      const url = `${servers[product].url}${path}`;
+      const counted = await ctx.s3RequestsPer(async () => {
+        const response = await send(url, { method, headers: { accept: ACCEPT } });
+        if (response.status !== 200) throw new Error(`${product} ${method} ${path}: HTTP ${response.status}`);
+      }, times);
+      if (counted) ctx.record(row, product, counted.total);
+    }
+  }
 }
 
 /** Checks once that both registries return the same listing, so that their rates compare like with like. */
@@ -94,6 +115,15 @@ async function metadataRows(ctx, wanted) {
       }
       ctx.log(`metadata run ${run + 1}/${options.runs} done`);
     }
+    const blob = await send(`${servers[ctx.products[0]].url}/v2/bench/app/manifests/latest`, { headers: { accept: ACCEPT } });
+    const layer = JSON.parse(blob.text).layers?.[0]?.digest;
+    await countS3Requests(ctx, servers, [
+      ...(want.head ? [[s.headRate, 'HEAD', '/v2/bench/app/manifests/latest']] : []),
+      ...(want.get ? [[s.getRate, 'GET', '/v2/bench/app/manifests/latest']] : []),
+      ...(want.head && layer ? [[{ id: 'blob-head', label: 'blob HEAD' }, 'HEAD', `/v2/bench/app/blobs/${layer}`]] : []),
+      ...(want.tags ? [[s.tags, 'GET', '/v2/bench/app/tags/list']] : []),
+      ...(want.catalog ? [[s.catalog, 'GET', '/v2/_catalog']] : []),
+    ]);
   });
 }
 
@@ -123,6 +153,10 @@ async function largeListingRows(ctx, wanted) {
       }
       ctx.log(`large listing run ${run + 1}/${options.runs} done`);
     }
+    await countS3Requests(ctx, servers, [
+      ...(want.tags ? [[s.tagsMany, 'GET', '/v2/bench/many-tags/tags/list']] : []),
+      ...(want.catalog ? [[s.catalogMany, 'GET', catalogPath]] : []),
+    ], 5);
   });
 }
 

@@ -4,7 +4,9 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PathNotFoundError, type FileInfo, type Logger } from '@berth/storage-driver';
 import { s3DriverFactory, type S3Driver } from '@berth/driver-s3';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
-import { createRawTestDriver, destroyTestDriver, type TestDriver } from './helpers';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRawTestDriver, destroyTestDriver, startS3Recorder, type RecordedRequest, type TestDriver } from './helpers';
 
 const MIB = 1024 * 1024;
 const skipReason = s3SkipReason();
@@ -48,6 +50,14 @@ async function withDriver(prefix: string, overrides: Record<string, unknown>, bo
   }
 }
 
+/** Resolves once `condition` holds (checked every 20 ms); rejects after 30 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 30_000; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`still false after 30 s: ${condition.toString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
   it('moves an object above multipartcopythresholdsize with parallel UploadPartCopy parts, intact', () =>
     withDriver('move', { multipartcopythresholdsize: 5 * MIB, multipartcopychunksize: 5 * MIB, multipartcopymaxconcurrency: 2 }, async (raw, driver, sent) => {
@@ -74,26 +84,77 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
       expect((await driver.getContent('/to/small')).toString()).toBe('small');
     }), 300_000);
 
-  it('sends a short range with a closed Range header and a long one as an open-ended GetObject cut at its length', () =>
-    withDriver('send', {}, async (_raw, driver, sent) => {
-      const content = randomBytes(20 * MIB + 7);
+  it('sends a short range with a closed Range header and a long one as an open-ended GET cut at its length, on its own connections, not the SDK', async () => {
+    const recorder = await startS3Recorder(String(s3TestParameters('x')?.regionendpoint));
+    try {
+      await withDriver('send', { regionendpoint: recorder.endpoint }, async (_raw, driver, sent) => {
+        const content = randomBytes(20 * MIB + 7);
+        await driver.putContent('/blob', content);
+        const gets = (): RecordedRequest[] => recorder.requests.filter((r) => r.method === 'GET' && !r.target.includes('list-type'));
+        const received = async (offset: number, length: number): Promise<Buffer> => {
+          const chunks: Buffer[] = [];
+          const sink = new Writable({ write: (chunk: Buffer, _e, done) => void (chunks.push(Buffer.from(chunk)), done()) });
+          await driver.sendTo('/blob', offset, length, sink);
+          return Buffer.concat(chunks);
+        };
+        recorder.requests.length = 0;
+        sent.length = 0;
+        expect((await received(5, 1000)).equals(content.subarray(5, 1005))).toBe(true);
+        expect(gets().map((r) => r.headers.range)).toEqual(['bytes=5-1004']);
+        recorder.requests.length = 0;
+        expect((await received(3, 17 * MIB)).equals(content.subarray(3, 3 + 17 * MIB))).toBe(true);
+        expect(gets().map((r) => r.headers.range)).toEqual(['bytes=3-']);
+        recorder.requests.length = 0;
+        expect((await received(0, content.length)).equals(content)).toBe(true);
+        expect(gets().map((r) => r.headers.range)).toEqual([undefined]);
+        // Presigned GETs on the driver's connections; the SDK sent no GetObject.
+        expect(sent.filter((s) => s.command === 'GetObjectCommand' && s.headers.authorization)).toEqual([]);
+      });
+    } finally {
+      await recorder.close();
+    }
+  }, 300_000);
+
+  it('closes the connection of a blob read whose HTTP client goes away, and keeps one connection for reads that complete', async () => {
+    const recorder = await startS3Recorder(String(s3TestParameters('x')?.regionendpoint));
+    const { raw, driver } = createRawTestDriver('abandon', { regionendpoint: recorder.endpoint });
+    const content = randomBytes(48 * MIB);
+    const server = createServer((_req, res) => {
+      res.setHeader('Content-Length', String(content.length));
+      driver.sendTo('/blob', 0, content.length, res).then(
+        () => res.end(),
+        () => res.destroy(),
+      );
+    });
+    try {
       await driver.putContent('/blob', content);
-      const received = async (offset: number, length: number): Promise<Buffer> => {
-        const chunks: Buffer[] = [];
-        const sink = new Writable({ write: (chunk: Buffer, _e, done) => void (chunks.push(Buffer.from(chunk)), done()) });
-        await driver.sendTo('/blob', offset, length, sink);
-        return Buffer.concat(chunks);
-      };
-      sent.length = 0;
-      expect((await received(5, 1000)).equals(content.subarray(5, 1005))).toBe(true);
-      expect(sent.find((s) => s.command === 'GetObjectCommand')?.headers.range).toBe('bytes=5-1004');
-      sent.length = 0;
-      expect((await received(3, 17 * MIB)).equals(content.subarray(3, 3 + 17 * MIB))).toBe(true);
-      expect(sent.find((s) => s.command === 'GetObjectCommand')?.headers.range).toBe('bytes=3-');
-      sent.length = 0;
-      expect((await received(0, content.length)).equals(content)).toBe(true);
-      expect(sent.find((s) => s.command === 'GetObjectCommand')?.headers.range).toBeUndefined();
-    }), 300_000);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      // Two complete reads: the second reuses the first's connection.
+      for (let i = 0; i < 2; i++) {
+        const body = Buffer.from(await (await fetch(url)).arrayBuffer());
+        expect(body.equals(content)).toBe(true);
+      }
+      expect(raw.direct.openConnections).toBe(1);
+      expect(raw.direct.activeConnections).toBe(0);
+      const before = recorder.openConnections();
+      // A client that reads the first bytes and goes away: the read's connection (the kept one) is closed.
+      await new Promise<void>((resolve, reject) => {
+        request(url, (res) => {
+          res.once('data', () => {
+            res.destroy();
+            resolve();
+          });
+        }).on('error', reject).end();
+      });
+      await until(() => raw.direct.openConnections === 0);
+      await until(() => recorder.openConnections() === before - 1);
+    } finally {
+      server.close();
+      await destroyTestDriver(driver);
+      await recorder.close();
+    }
+  }, 300_000);
 
   it('presigns GET and HEAD URLs for 20 minutes that Node fetch can use, and that fail when tampered with', () =>
     withDriver('presign', {}, async (_raw, driver) => {

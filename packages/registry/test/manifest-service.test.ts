@@ -212,4 +212,27 @@ describe('ManifestService', () => {
     expect(() => parseReference('sha256:baddigeststring')).toThrow(DigestInvalidError);
     expect(() => parseReference('-bad')).toThrow(TagInvalidError);
   });
+  it('reads the revision link and the manifest bytes of a manifest it has not served yet side by side, and answers unknown when the link is missing', async () => {
+    const { registry: writer, driver } = makeRegistry();
+    const bytes = await imageManifest(writer.repository('app'));
+    const { digest } = await writer.repository('app').manifests.put({ tag: 'latest' }, bytes, { contentType: MediaType.OCI_MANIFEST });
+    let inFlight = 0;
+    let most = 0;
+    const slow: typeof driver = Object.create(driver);
+    slow.getContent = async (path: string) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return await driver.getContent(path);
+      } finally {
+        inFlight--;
+      }
+    };
+    // A second registry over the same storage: its remembered manifest bytes are empty.
+    const reader = makeRegistry({ driver: slow }).registry.repository('app');
+    expect((await reader.manifests.get({ tag: 'latest' })).content.equals(bytes)).toBe(true);
+    expect(most).toBe(2);
+    await driver.delete(`${root}/app/_manifests/revisions/sha256/${digest.hex}`);
+    await expect(makeRegistry({ driver: slow }).registry.repository('app').manifests.get({ digest })).rejects.toBeInstanceOf(ManifestUnknownError);
+  });
 });
