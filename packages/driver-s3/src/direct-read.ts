@@ -2,16 +2,11 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Writable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SinkClosedError, StorageDriverError } from '@berth/storage-driver';
 import type { S3Context } from './context';
 
 /** How long the presigned URL of one read stays valid (it is used at once). */
 const URL_EXPIRES_SECONDS = 15 * 60;
-/** A connection attempt gives up after this long (as the SDK client's `connectionTimeout`). */
-const CONNECT_TIMEOUT_MS = 10_000;
-/** A read whose store sends nothing for this long (while the sink wants more) is abandoned. */
-const IDLE_TIMEOUT_MS = 60_000;
 /** A kept-alive connection nobody reuses is closed after this long. */
 const KEEP_ALIVE_MS = 4_000;
 /** Kept-alive connections per endpoint. */
@@ -53,7 +48,15 @@ export class DirectReader {
 
   constructor(
     private readonly ctx: S3Context,
-    private readonly options: { skipVerify: boolean },
+    private readonly options: {
+      readonly skipVerify: boolean;
+      /** A connection attempt gives up after this long (`connecttimeout`, as the SDK client's). */
+      readonly connectTimeoutMs: number;
+      /** A read whose store sends nothing for this long while the sink wants more is abandoned (`idletimeout`). */
+      readonly idleTimeoutMs: number;
+      /** A presigned URL for the command, signed as the driver's other requests. */
+      readonly presign: (command: GetObjectCommand, expiresIn: number) => Promise<string>;
+    },
   ) {
     this.userAgent = (ctx.params.userAgent ?? 'berth').replace(/[\r\n]/g, ' ');
   }
@@ -80,7 +83,7 @@ export class DirectReader {
     if (this.closed) return false;
     if (sink.destroyed || sink.writableEnded) throw new SinkClosedError();
     const url = new URL(
-      await getSignedUrl(this.ctx.client, new GetObjectCommand({ Bucket: this.ctx.bucket, Key: key }), { expiresIn: URL_EXPIRES_SECONDS }),
+      await this.options.presign(new GetObjectCommand({ Bucket: this.ctx.bucket, Key: key }), URL_EXPIRES_SECONDS),
     );
     const range = openEnded ? (offset > 0 ? `bytes=${offset}-` : undefined) : `bytes=${offset}-${offset + length - 1}`;
     const request = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${range ? `Range: ${range}\r\n` : ''}Accept-Encoding: identity\r\nUser-Agent: ${this.userAgent}\r\n\r\n`;
@@ -158,21 +161,22 @@ export class DirectReader {
       let bodyLeft = 0;
       let reusable = true;
       let settled = false;
-      // The store is given IDLE_TIMEOUT_MS to send something whenever the sink wants more: a
+      // The store is given `idleTimeoutMs` to send something whenever the sink wants more: a
       // watchdog looks at a progress counter four times in that span (no timer work per chunk).
       let progress = 0;
       let watched = -1;
       let quietTicks = 0;
       let pausedForSink = false;
+      const { idleTimeoutMs, connectTimeoutMs } = this.options;
       const watchdog = setInterval(() => {
         if (pausedForSink || progress !== watched) quietTicks = 0;
-        else if (++quietTicks >= 4) socket.destroy(new Error(`the store sent nothing for ${IDLE_TIMEOUT_MS} ms`));
+        else if (++quietTicks >= 4) socket.destroy(new Error(`the store sent nothing for ${idleTimeoutMs} ms`));
         watched = progress;
-      }, IDLE_TIMEOUT_MS / 4);
+      }, idleTimeoutMs / 4);
       watchdog.unref();
 
       const connecting = socket.connecting;
-      const connectTimer = connecting ? setTimeout(() => socket.destroy(new Error(`no connection to ${url.host} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS) : undefined;
+      const connectTimer = connecting ? setTimeout(() => socket.destroy(new Error(`no connection to ${url.host} within ${connectTimeoutMs} ms`)), connectTimeoutMs) : undefined;
 
       const cleanup = (): void => {
         clearInterval(watchdog);

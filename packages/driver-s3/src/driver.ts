@@ -8,7 +8,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   PathNotFoundError,
   StorageDriverError,
@@ -28,7 +27,7 @@ import { isInvalidRange, isNotFound } from './errors';
 import { MAX_DELETE_BATCH, PRESIGN_EXPIRES_SECONDS } from './limits';
 import { listObjectPages } from './listing';
 import type { S3Parameters } from './params';
-import { presignV2 } from './sigv2';
+import { presign } from './presign';
 import { abortUploadsOlderThan } from './uploads';
 import { walkFlat } from './walk';
 import { S3FileWriter } from './writer';
@@ -58,8 +57,15 @@ export class S3Driver implements StorageDriver {
   constructor(params: S3Parameters, logger?: Logger) {
     this.ctx = new S3Context(createS3Client(params, logger), params, logger);
     this.name = this.ctx.name;
-    this.direct = new DirectReader(this.ctx, { skipVerify: params.skipVerify });
-    this.presignClient = params.redirectEndpoint ? createS3Client(params, logger, params.redirectEndpoint) : this.ctx.client;
+    const client = this.ctx.client as ReturnType<typeof createS3Client>;
+    this.direct = new DirectReader(this.ctx, {
+      skipVerify: params.skipVerify,
+      connectTimeoutMs: params.connectTimeoutMs,
+      idleTimeoutMs: params.idleTimeoutMs,
+      // Signed as every other request of the driver (SigV2 with `v4auth: false`).
+      presign: (command, expiresIn) => presign(client, command, expiresIn),
+    });
+    this.presignClient = params.redirectEndpoint ? createS3Client(params, logger, params.redirectEndpoint) : client;
   }
 
   /** The SDK client (tests attach middleware to observe requests). */
@@ -219,9 +225,7 @@ export class S3Driver implements StorageDriver {
   async redirectUrl(path: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {
     const input = { Bucket: this.ctx.bucket, Key: this.ctx.key(path) };
     const command = method === 'HEAD' ? new HeadObjectCommand(input) : new GetObjectCommand(input);
-    const sigv2 = this.presignClient.sigv2Signer;
-    if (sigv2) return presignV2(this.presignClient, sigv2, command, PRESIGN_EXPIRES_SECONDS);
-    return getSignedUrl(this.presignClient, command, { expiresIn: PRESIGN_EXPIRES_SECONDS });
+    return presign(this.presignClient, command, PRESIGN_EXPIRES_SECONDS);
   }
 
   async walk(path: string, visit: WalkFn): Promise<void> {

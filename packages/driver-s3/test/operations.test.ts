@@ -304,6 +304,32 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
       for (const authorization of authorizations) expect(authorization).toMatch(/^AWS [^:\s]+:[A-Za-z0-9+/]+=*$/);
     }));
 
+  it('reads blobs on its own connections with Signature Version 2 presigned URLs when v4auth is false, and RGW serves them', async () => {
+    const recorder = await startS3Recorder(String(s3TestParameters('x')?.regionendpoint));
+    try {
+      await withDriver('sigv2-send', { regionendpoint: recorder.endpoint, v4auth: 'false' }, async (_raw, driver, sent) => {
+        const content = randomBytes(3 * MIB + 1);
+        await driver.putContent('/blob', content);
+        recorder.requests.length = 0;
+        sent.length = 0;
+        const chunks: Buffer[] = [];
+        const sink = new Writable({ write: (chunk: Buffer, _e, done) => void (chunks.push(Buffer.from(chunk)), done()) });
+        await driver.sendTo('/blob', 0, content.length, sink);
+        expect(Buffer.concat(chunks).equals(content)).toBe(true);
+        const gets = recorder.requests.filter((r) => r.method === 'GET');
+        expect(gets).toHaveLength(1);
+        const query = new URL(gets[0]!.target, 'http://store').searchParams;
+        expect(query.get('AWSAccessKeyId')).toBeTruthy();
+        expect(query.get('Signature')).toBeTruthy();
+        expect(query.get('X-Amz-Signature')).toBeNull();
+        // Served on the driver's own connection: the SDK sent no GetObject (it would have if the store had declined).
+        expect(sent.filter((s) => s.command === 'GetObjectCommand')).toEqual([]);
+      });
+    } finally {
+      await recorder.close();
+    }
+  }, 300_000);
+
   it('is refused by RGW with a wrong secret key under Signature Version 2 (the signature is checked)', async () => {
     const driver = (await s3DriverFactory.create(s3TestParameters('sigv2-wrong', { v4auth: 'false', secretkey: 'not-the-secret', maxretries: 0 }) ?? {}, {})) as TestDriver;
     try {
