@@ -13,7 +13,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from './ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,18 +31,7 @@ export function redisSkipReason(): string | undefined {
   return undefined;
 }
 
-/** A free TCP port on 127.0.0.1 (the kernel's pick; released before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Resolves when a PING on `port` is answered with PONG, rejects after `timeoutMs`. */
 async function waitForPong(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {

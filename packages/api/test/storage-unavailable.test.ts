@@ -1,10 +1,10 @@
-import net from 'node:net';
 import request from 'supertest';
 import { s3DriverFactory } from '@berth/driver-s3';
 import type { StorageDriver } from '@berth/storage-driver';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
 import { FaultyProxy } from '../../driver-s3/test/faulty-proxy';
 import { appOptions, errorCode, pushBlob, sha256, testApp } from './support/harness';
+import { freePort } from '../../../test-support/ports';
 
 const skipReason = s3SkipReason();
 const describeS3 = skipReason ? describe.skip : describe;
@@ -14,14 +14,6 @@ const DIGEST = sha256('absent');
 /** s3 parameters for a store at `endpoint` (no bucket there: nothing ever answers for it). */
 function unreachable(endpoint: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { bucket: 'nowhere', regionendpoint: endpoint, forcepathstyle: true, accesskey: 'AK', secretkey: 'SK', maxretries: 0, ...overrides };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Every storage-backed request answers 503 UNAVAILABLE (JSON; HEAD without a body). */
@@ -44,7 +36,7 @@ async function expectUnavailable(driver: StorageDriver): Promise<void> {
 
 describe('API over an S3 store that cannot be reached', () => {
   it('answers 503 UNAVAILABLE from the first request when the store refuses connections', async () => {
-    const driver = await s3DriverFactory.create(unreachable(`http://127.0.0.1:${await closedPort()}`), {});
+    const driver = await s3DriverFactory.create(unreachable(`http://127.0.0.1:${await freePort()}`), {});
     try {
       await expectUnavailable(driver);
     } finally {

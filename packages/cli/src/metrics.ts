@@ -141,7 +141,16 @@ export class RegistryMetrics {
    * figures over the same storage, so with helper processes a scrape reports the largest.
    */
   private registerUsageGauges(registers: Registry[]): void {
-    const report = async (): Promise<UsageReport | undefined> => (this.usageSource ? this.usageSource() : undefined);
+    // A scrape never fails for want of storage: while it cannot be read, the last report stands.
+    let last: UsageReport | undefined;
+    const report = async (): Promise<UsageReport | undefined> => {
+      try {
+        if (this.usageSource) last = await this.usageSource();
+      } catch {
+        // storage unreachable: keep `last`
+      }
+      return last;
+    };
     const perRepository = (name: string, help: string, field: 'bytes' | 'uniquebytes' | 'tags' | 'manifests'): void => {
       new Gauge({
         name,

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { StorageUnavailableError } from '@berth/storage-driver';
@@ -6,6 +5,7 @@ import { s3DriverFactory } from '@berth/driver-s3';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
 import { FaultyProxy } from './faulty-proxy';
 import { destroyTestDriver, type TestDriver } from './helpers';
+import { freePort } from '../../../test-support/ports';
 
 const skipReason = s3SkipReason();
 const describeS3 = skipReason ? describe.skip : describe;
@@ -14,15 +14,6 @@ if (skipReason) console.warn(`!!! SKIPPED: s3 resilience tests against RGW: ${sk
 /** s3 parameters for a store at `endpoint` that does not exist (nothing is ever stored there). */
 function unreachableParameters(endpoint: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { bucket: 'nowhere', regionendpoint: endpoint, forcepathstyle: true, accesskey: 'AK', secretkey: 'SK', ...overrides };
-}
-
-/** A loopback port that nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Reads `stream` to its end; resolves with the error it failed with (undefined when it ended). */
@@ -37,7 +28,7 @@ async function drain(stream: Readable): Promise<unknown> {
 
 describe('s3 driver: a store that cannot be reached', () => {
   it('types a refused connection as StorageUnavailableError (after its retries)', async () => {
-    const driver = await s3DriverFactory.create(unreachableParameters(`http://127.0.0.1:${await closedPort()}`, { maxretries: 1 }), {});
+    const driver = await s3DriverFactory.create(unreachableParameters(`http://127.0.0.1:${await freePort()}`, { maxretries: 1 }), {});
     try {
       await expect(driver.stat('/a')).rejects.toBeInstanceOf(StorageUnavailableError);
       await expect(driver.getContent('/a')).rejects.toThrow(/unavailable.*ECONNREFUSED/s);

@@ -164,6 +164,18 @@ function show(...children: Child[]): void {
   main().replaceChildren(...nodes(children));
 }
 
+/** Previous / next buttons for a list of `pages` pages shown at `page` (none for one page). */
+function pager(page: number, pages: number, go: (page: number) => void): HTMLElement | null {
+  if (pages <= 1) return null;
+  return h(
+    'div',
+    { className: 'pager' },
+    h('button', { type: 'button', disabled: page === 0, onclick: () => go(page - 1) }, '← Previous'),
+    h('span', {}, `Page ${page + 1} of ${pages}`),
+    h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => go(page + 1) }, 'Next →'),
+  );
+}
+
 function errorBox(error: unknown): HTMLElement {
   const message = error instanceof Error ? error.message : String(error);
   return h('p', { className: 'error', role: 'alert' }, message);
@@ -405,15 +417,7 @@ async function catalogPage(params: URLSearchParams): Promise<void> {
       total === 0
         ? h('p', {}, data.names.length === 0 ? 'No repositories yet: push an image to see it here.' : 'Nothing matches.')
         : h('div', { className: 'table' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { className: 'num' }, data.usage ? 'Tags' : ''), h('th', { className: 'num' }, data.usage ? 'Size' : ''))), h('tbody', {}, rows))),
-      pages > 1
-        ? h(
-            'div',
-            { className: 'pager' },
-            h('button', { type: 'button', disabled: page === 0, onclick: () => { page--; render(); } }, '← Previous'),
-            h('span', {}, `Page ${page + 1} of ${pages}`),
-            h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => { page++; render(); } }, 'Next →'),
-          )
-        : null,
+      pager(page, pages, (to) => { page = to; render(); }),
     ]));
   }
 
@@ -491,15 +495,7 @@ async function repositoryPage(name: string): Promise<void> {
               h('tbody', {}, body),
             ),
           ),
-      pages > 1
-        ? h(
-            'div',
-            { className: 'pager' },
-            h('button', { type: 'button', disabled: page === 0, onclick: () => { page--; render(); } }, '← Previous'),
-            h('span', {}, `Page ${page + 1} of ${pages}`),
-            h('button', { type: 'button', disabled: page >= pages - 1, onclick: () => { page++; render(); } }, 'Next →'),
-          )
-        : null,
+      pager(page, pages, (to) => { page = to; render(); }),
     ]));
   }
   byName.addEventListener('click', () => { sort = 'name'; localStorage.setItem('berth.sort', sort); render(); });
