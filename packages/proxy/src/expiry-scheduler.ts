@@ -31,6 +31,27 @@ interface StoredEntry {
   EntryType: number;
 }
 
+/**
+ * The schedule kept outside the process, shared by every replica (Redis: `@berth/redis`'s
+ * `RedisExpirySchedule`). Keys are `<repository>@<digest>`; times are epoch milliseconds.
+ */
+export interface SharedExpirySchedule {
+  /** Schedules (or reschedules) `key`. */
+  add(entry: { key: string; kind: CachedKind; expiresAt: number }): Promise<void>;
+  /**
+   * Claims up to `limit` entries due at `now` in one atomic step, moving them to `retryAt` so no
+   * other replica claims them before then (each entry is expired by one replica at a time).
+   */
+  claimDue(now: number, retryAt: number, limit?: number): Promise<Array<{ key: string; kind: CachedKind; token: number }>>;
+  /** Removes a claimed entry, unless it was scheduled again since it was claimed. */
+  done(entry: { key: string; kind: CachedKind; token: number }): Promise<void>;
+  /** The earliest expiry, undefined when empty. */
+  next(): Promise<number | undefined>;
+  list(): Promise<Array<{ key: string; kind: CachedKind; expiresAt: number }>>;
+  /** Adds `entries` (read from the state file) unless some process already imported one. */
+  importOnce(entries: ReadonlyArray<{ key: string; kind: CachedKind; expiresAt: number }>): Promise<boolean>;
+}
+
 export interface ExpirySchedulerOptions {
   readonly driver: StorageDriver;
   /** How long cached content lives, in ms (> 0). */
@@ -46,14 +67,21 @@ export interface ExpirySchedulerOptions {
   readonly retryDelayMs?: number;
   readonly statePath?: string;
   readonly now?: () => number;
+  /**
+   * The schedule shared by the replicas (Redis): entries are added there instead of to the state
+   * file, which is only read once, at the first start, to import it.
+   */
+  readonly shared?: SharedExpirySchedule;
+  /** With `shared`: how often the shared schedule is looked at for entries other replicas added (default 5 s). */
+  readonly pollIntervalMs?: number;
 }
 
-function keyOf(name: string, digest: Digest): string {
+export function keyOf(name: string, digest: Digest): string {
   return `${name}@${digest}`;
 }
 
 /** Parses distribution's state file; entries it cannot read are skipped with a warning. */
-function parseState(content: Buffer, logger: Logger): Map<string, ExpiryEntry> {
+export function parseState(content: Buffer, logger: Logger): Map<string, ExpiryEntry> {
   const entries = new Map<string, ExpiryEntry>();
   let json: unknown;
   try {
@@ -131,6 +159,11 @@ export class ExpiryScheduler {
   /** The entries scheduled now (a copy), earliest first. */
   list(): ExpiryEntry[] {
     return [...this.entries.values()].sort((a, b) => a.expiresAt - b.expiresAt);
+  }
+
+  /** `list()`, as the shared scheduler answers it. */
+  async listAll(): Promise<ExpiryEntry[]> {
+    return this.list();
   }
 
   /** Stops the timers, lets a running sweep finish and saves the schedule. Idempotent. */
@@ -232,14 +265,19 @@ export class ExpiryScheduler {
     }
   }
 
-  private async read(): Promise<Map<string, ExpiryEntry>> {
-    let content: Buffer;
-    try {
-      content = await this.options.driver.getContent(this.statePath);
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return new Map();
-      throw error;
-    }
-    return parseState(content, this.options.logger);
+  private read(): Promise<Map<string, ExpiryEntry>> {
+    return readStateFile(this.options.driver, this.statePath, this.options.logger);
   }
+}
+
+/** The schedule saved at `path` (empty when there is none). Throws when storage cannot be read. */
+export async function readStateFile(driver: StorageDriver, path: string, logger: Logger): Promise<Map<string, ExpiryEntry>> {
+  let content: Buffer;
+  try {
+    content = await driver.getContent(path);
+  } catch (error) {
+    if (error instanceof PathNotFoundError) return new Map();
+    throw error;
+  }
+  return parseState(content, logger);
 }
