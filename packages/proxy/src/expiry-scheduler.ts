@@ -72,7 +72,11 @@ export interface ExpirySchedulerOptions {
    * file, which is only read once, at the first start, to import it.
    */
   readonly shared?: SharedExpirySchedule;
-  /** With `shared`: how often the shared schedule is looked at for entries other replicas added (default 5 s). */
+  /**
+   * With `shared`: how often the shared schedule is looked at for entries other replicas added
+   * (default 5 s). Without: the longest the sweep timer waits before it looks again (default: until
+   * the earliest expiry), for a `now` that does not follow the wall clock.
+   */
   readonly pollIntervalMs?: number;
 }
 
@@ -193,7 +197,7 @@ export class ExpiryScheduler {
     clearTimeout(this.sweepTimer);
     this.sweepAt = at;
     // setTimeout cannot wait longer than 2^31-1 ms; a later expiry is rescheduled when it fires.
-    const delay = Math.min(Math.max(earliest - this.now(), 0), 2 ** 31 - 1);
+    const delay = Math.min(Math.max(earliest - this.now(), 0), this.options.pollIntervalMs ?? Infinity, 2 ** 31 - 1);
     this.sweepTimer = setTimeout(() => void this.sweep(), delay);
     this.sweepTimer.unref();
   }
