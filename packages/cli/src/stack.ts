@@ -149,18 +149,36 @@ export function policyRules(config: BerthConfig): PolicyRule[] {
 }
 
 /** The pull-through cache `proxy.remoteurl` asks for (its expiry schedule loaded), or undefined. */
-async function startPullThrough(config: BerthConfig, registry: Registry, driver: StorageDriver, logger: Logger): Promise<ProxyCache | undefined> {
+async function startPullThrough(
+  config: BerthConfig,
+  registry: Registry,
+  driver: StorageDriver,
+  logger: Logger,
+  redis: RedisState | undefined,
+): Promise<ProxyCache | undefined> {
   if (config.proxy.remoteurl === '') return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ProxyCache } = require('@berth/proxy') as typeof import('@berth/proxy');
+  const proxyLogger = logger.child({ component: 'proxy' });
+  let shared: import('@berth/proxy').ProxyCacheOptions['shared'];
+  if (redis) {
+    // With redis the replicas share the expiry schedule and fetch each blob from the upstream once.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { RedisExpirySchedule, RedisFetchLocks } = require('@berth/redis') as typeof import('@berth/redis');
+    shared = {
+      schedule: new RedisExpirySchedule(redis.connection),
+      fetchLocks: new RedisFetchLocks(redis.connection, { logger: proxyLogger }),
+    };
+  }
   return ProxyCache.start({
+    shared,
     registry,
     driver,
     remoteUrl: config.proxy.remoteurl,
     username: config.proxy.username,
     password: config.proxy.password,
     ttlMs: config.proxy.ttl,
-    logger: logger.child({ component: 'proxy' }),
+    logger: proxyLogger,
   });
 }
 
@@ -205,7 +223,7 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
     if (notifier) operations.metrics?.watchNotifications(notifier);
     // Storage usage is the same from every process: the main one exports it.
     if (role === 'main') operations.metrics?.watchUsage(registry);
-    pullThrough = await startPullThrough(config, registry, driver, logger);
+    pullThrough = await startPullThrough(config, registry, driver, logger, redis);
     const app = createApp(registry, {
       ...operations.appOptions,
       logger: logger.child({ component: 'api' }),

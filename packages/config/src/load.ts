@@ -115,7 +115,8 @@ function build(root: RawMap, drivers: DriverFactories, warnings: string[]): Bert
   // Compatibility sections Berth ignores: the validated section when given, else empty.
   const http = httpOf(resolved.http, warnings);
   const proxy = proxyOf(resolved.proxy, warnings);
-  (http as { workers: number }).workers = workersOf(http.workers, storage, proxy);
+  const redis = redisOf(resolved.redis, root.redis !== undefined && root.redis !== null, storage);
+  (http as { workers: number }).workers = workersOf(http.workers, storage, proxy, (redis.addrs?.length ?? 0) > 0);
   const compat = (name: string): Record<string, unknown> => (root[name] === undefined || root[name] === null ? {} : resolved[name]) as Record<string, unknown>;
   const config: BerthConfig = {
     version: SUPPORTED_VERSION,
@@ -130,7 +131,7 @@ function build(root: RawMap, drivers: DriverFactories, warnings: string[]): Bert
     tags,
     ui: resolved.ui as unknown as BerthConfig['ui'],
     policies: policiesOf(resolved.policies),
-    redis: redisOf(resolved.redis, root.redis !== undefined && root.redis !== null, storage),
+    redis,
     middleware: compat('middleware'),
     validation: compat('validation'),
     compatibility: compat('compatibility'),

@@ -107,15 +107,16 @@ export const WORKERS_MAX = 64;
 /**
  * `http.workers` resolved: 0 means one process per CPU (at most `AUTO_WORKERS_MAX`). Storage or
  * state that lives inside one process (the inmemory driver, the pull-through cache's expiry
- * schedule) needs exactly one: 0 then means 1, and more is refused.
+ * schedule without Redis) needs exactly one: 0 then means 1, and more is refused. With `redis`
+ * the pull-through cache's schedule and blob fetches are shared through Redis: any number.
  */
-export function workersOf(requested: number, storage: StorageConfig, proxy: ProxyConfig): number {
+export function workersOf(requested: number, storage: StorageConfig, proxy: ProxyConfig, redisConfigured = false): number {
   if (requested > WORKERS_MAX) throw new ConfigError('http.workers', `must be at most ${WORKERS_MAX}, got ${requested}`);
   const oneProcessOnly =
     storage.driver === 'inmemory'
       ? 'the inmemory driver keeps content inside one process'
-      : proxy.remoteurl !== ''
-        ? 'a pull-through cache (proxy.remoteurl) keeps its expiry schedule inside one process'
+      : proxy.remoteurl !== '' && !redisConfigured
+        ? 'a pull-through cache (proxy.remoteurl) without redis keeps its expiry schedule inside one process'
         : undefined;
   if (oneProcessOnly !== undefined) {
     if (requested > 1) throw new ConfigError('http.workers', `must be 0 or 1: ${oneProcessOnly}, got ${requested}`);

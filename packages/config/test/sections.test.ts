@@ -47,6 +47,12 @@ describe('http', () => {
     expect(configError(() => load(`${mirror}http:\n  workers: 4\n`), 'http.workers')).toMatch(/pull-through cache/);
   });
 
+  it('workers: a pull-through cache with redis (schedule and blob fetches shared through Redis) may run several processes', () => {
+    const mirror = 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry\nproxy:\n  remoteurl: https://registry-1.docker.io\nredis:\n  addr: redis:6379\n';
+    expect(load(`${mirror}http:\n  workers: 4\n`).http.workers).toBe(4);
+    expect(load(mirror).http.workers).toBe(Math.min(availableParallelism(), 8));
+  });
+
   it('tls: certificate and key go together; clientauth defaults when clientcas are given', () => {
     const c = load(withHttp('  tls:\n    certificate: /c.pem\n    key: /k.pem\n    clientcas: [/ca.pem]\n    minimumtls: tls1.3\n'));
     expect(c.http.tls).toEqual({

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BlobUnknownError,
   DigestInvalidError,
@@ -25,7 +26,21 @@ export interface BlobCacheContext {
   readonly logger: Logger;
   /** Records cached content for expiry. */
   readonly cached: (name: string, digest: Digest, kind: CachedKind) => void;
+  /** Locks shared by the replicas (Redis): one upstream fetch per blob across all of them. */
+  readonly fetchLocks?: BlobFetchLocks;
+  /** How long a miss waits at most for another replica's fetch of the same blob (default 5 min). */
+  readonly fetchLockWaitMs?: number;
 }
+
+/** A lock per blob digest held across replicas (`@berth/redis`'s `RedisFetchLocks`). */
+export interface BlobFetchLocks {
+  /** Takes the lock (renewed until released), or resolves undefined when another holds it. Rejects when it cannot be asked. */
+  tryLock(digest: string): Promise<{ readonly holder: string; release(): Promise<void> } | undefined>;
+}
+
+/** Back-off while another replica fetches a blob: from the first to the last, doubling. */
+const WAIT_FIRST_MS = 25;
+const WAIT_MAX_MS = 1000;
 
 /**
  * Blobs of a pull-through cache. A blob missing from a repository is fetched from the upstream
@@ -66,11 +81,21 @@ export class BlobCache {
     return this.flights.size;
   }
 
-  private async lead(repo: Repository, digest: Digest, mode: 'stream' | 'store', release: () => void): Promise<PassingBlob | undefined> {
+  private async lead(repo: Repository, digest: Digest, mode: 'stream' | 'store', releaseFlight: () => void): Promise<PassingBlob | undefined> {
     let handedOver = false;
+    let lock: { release(): Promise<void> } | undefined;
+    const release = (): void => {
+      releaseFlight();
+      void lock?.release();
+    };
     try {
       if (await this.isCached(repo, digest)) return undefined;
       if (await this.linkStoredData(repo, digest)) return undefined;
+      if (this.ctx.fetchLocks) {
+        const taken = await this.lockOrWait(repo, digest, this.ctx.fetchLocks);
+        if (taken === 'cached') return undefined;
+        lock = taken;
+      }
       const response = await this.ctx.upstream.getBlob(repo.name, digest);
       if (!response) throw new BlobUnknownError(digest.toString());
       const store = (body: Readable): Promise<void> => this.store(repo, digest, body, response.size);
@@ -84,6 +109,56 @@ export class BlobCache {
       return { size: response.size, body: reader };
     } finally {
       if (!handedOver) release();
+    }
+  }
+
+  /**
+   * Takes the replicas' fetch lock for `digest`; while another replica holds it, waits (polling
+   * storage with back-off) for the blob to appear and links it ('cached'), or takes the lock over
+   * once it is free (the other fetch failed, or its replica died and the lock expired). Without an
+   * answer from the locks (Redis down), or after `fetchLockWaitMs`, fetches without the lock:
+   * blobs are stored by digest, so a second fetch costs bandwidth, never correctness.
+   */
+  private async lockOrWait(
+    repo: Repository,
+    digest: Digest,
+    locks: BlobFetchLocks,
+  ): Promise<{ release(): Promise<void> } | 'cached' | undefined> {
+    const deadline = Date.now() + (this.ctx.fetchLockWaitMs ?? 300_000);
+    let pause = WAIT_FIRST_MS;
+    let waited = false;
+    for (;;) {
+      let lock: { readonly holder: string; release(): Promise<void> } | undefined;
+      try {
+        lock = await locks.tryLock(digest.toString());
+      } catch (error) {
+        this.ctx.logger.warn('the blob fetch lock could not be taken; fetching from the upstream without it', {
+          repository: repo.name,
+          digest: digest.toString(),
+          error: (error as Error).message,
+        });
+        return undefined;
+      }
+      if (lock) {
+        // Another replica may have stored it between our last look and the lock.
+        if (waited && ((await this.isCached(repo, digest)) || (await this.linkStoredData(repo, digest)))) {
+          await lock.release();
+          return 'cached';
+        }
+        return lock;
+      }
+      if (!waited) this.ctx.logger.debug('another replica fetches this blob from the upstream: waiting for it', { repository: repo.name, digest: digest.toString() });
+      waited = true;
+      if (Date.now() >= deadline) {
+        this.ctx.logger.warn('waited too long for another replica to fetch a blob; fetching it from the upstream too', {
+          repository: repo.name,
+          digest: digest.toString(),
+        });
+        return undefined;
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, WAIT_MAX_MS);
+      if ((await this.isCached(repo, digest)) || (await this.linkStoredData(repo, digest))) return 'cached';
     }
   }
 

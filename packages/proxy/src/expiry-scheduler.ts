@@ -31,6 +31,27 @@ interface StoredEntry {
   EntryType: number;
 }
 
+/**
+ * The schedule kept outside the process, shared by every replica (Redis: `@berth/redis`'s
+ * `RedisExpirySchedule`). Keys are `<repository>@<digest>`; times are epoch milliseconds.
+ */
+export interface SharedExpirySchedule {
+  /** Schedules (or reschedules) `key`. */
+  add(entry: { key: string; kind: CachedKind; expiresAt: number }): Promise<void>;
+  /**
+   * Claims up to `limit` entries due at `now` in one atomic step, moving them to `retryAt` so no
+   * other replica claims them before then (each entry is expired by one replica at a time).
+   */
+  claimDue(now: number, retryAt: number, limit?: number): Promise<Array<{ key: string; kind: CachedKind; token: number }>>;
+  /** Removes a claimed entry, unless it was scheduled again since it was claimed. */
+  done(entry: { key: string; kind: CachedKind; token: number }): Promise<void>;
+  /** The earliest expiry, undefined when empty. */
+  next(): Promise<number | undefined>;
+  list(): Promise<Array<{ key: string; kind: CachedKind; expiresAt: number }>>;
+  /** Adds `entries` (read from the state file) unless some process already imported one. */
+  importOnce(entries: ReadonlyArray<{ key: string; kind: CachedKind; expiresAt: number }>): Promise<boolean>;
+}
+
 export interface ExpirySchedulerOptions {
   readonly driver: StorageDriver;
   /** How long cached content lives, in ms (> 0). */
@@ -46,14 +67,25 @@ export interface ExpirySchedulerOptions {
   readonly retryDelayMs?: number;
   readonly statePath?: string;
   readonly now?: () => number;
+  /**
+   * The schedule shared by the replicas (Redis): entries are added there instead of to the state
+   * file, which is only read once, at the first start, to import it.
+   */
+  readonly shared?: SharedExpirySchedule;
+  /**
+   * With `shared`: how often the shared schedule is looked at for entries other replicas added
+   * (default 5 s). Without: the longest the sweep timer waits before it looks again (default: until
+   * the earliest expiry), for a `now` that does not follow the wall clock.
+   */
+  readonly pollIntervalMs?: number;
 }
 
-function keyOf(name: string, digest: Digest): string {
+export function keyOf(name: string, digest: Digest): string {
   return `${name}@${digest}`;
 }
 
 /** Parses distribution's state file; entries it cannot read are skipped with a warning. */
-function parseState(content: Buffer, logger: Logger): Map<string, ExpiryEntry> {
+export function parseState(content: Buffer, logger: Logger): Map<string, ExpiryEntry> {
   const entries = new Map<string, ExpiryEntry>();
   let json: unknown;
   try {
@@ -133,6 +165,11 @@ export class ExpiryScheduler {
     return [...this.entries.values()].sort((a, b) => a.expiresAt - b.expiresAt);
   }
 
+  /** `list()`, as the shared scheduler answers it. */
+  async listAll(): Promise<ExpiryEntry[]> {
+    return this.list();
+  }
+
   /** Stops the timers, lets a running sweep finish and saves the schedule. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -160,7 +197,7 @@ export class ExpiryScheduler {
     clearTimeout(this.sweepTimer);
     this.sweepAt = at;
     // setTimeout cannot wait longer than 2^31-1 ms; a later expiry is rescheduled when it fires.
-    const delay = Math.min(Math.max(earliest - this.now(), 0), 2 ** 31 - 1);
+    const delay = Math.min(Math.max(earliest - this.now(), 0), this.options.pollIntervalMs ?? Infinity, 2 ** 31 - 1);
     this.sweepTimer = setTimeout(() => void this.sweep(), delay);
     this.sweepTimer.unref();
   }
@@ -232,14 +269,19 @@ export class ExpiryScheduler {
     }
   }
 
-  private async read(): Promise<Map<string, ExpiryEntry>> {
-    let content: Buffer;
-    try {
-      content = await this.options.driver.getContent(this.statePath);
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return new Map();
-      throw error;
-    }
-    return parseState(content, this.options.logger);
+  private read(): Promise<Map<string, ExpiryEntry>> {
+    return readStateFile(this.options.driver, this.statePath, this.options.logger);
   }
+}
+
+/** The schedule saved at `path` (empty when there is none). Throws when storage cannot be read. */
+export async function readStateFile(driver: StorageDriver, path: string, logger: Logger): Promise<Map<string, ExpiryEntry>> {
+  let content: Buffer;
+  try {
+    content = await driver.getContent(path);
+  } catch (error) {
+    if (error instanceof PathNotFoundError) return new Map();
+    throw error;
+  }
+  return parseState(content, logger);
 }

@@ -11,8 +11,9 @@ import {
 } from '@berth/registry';
 import type { Logger } from '@berth/logging';
 import type { StorageDriver } from '@berth/storage-driver';
-import { BlobCache } from './blob-cache';
-import { ExpiryScheduler, type CachedKind, type ExpiryEntry } from './expiry-scheduler';
+import { BlobCache, type BlobFetchLocks } from './blob-cache';
+import { ExpiryScheduler, type CachedKind, type ExpiryEntry, type SharedExpirySchedule } from './expiry-scheduler';
+import { SharedExpiryScheduler } from './shared-expiry-scheduler';
 import { ManifestCache } from './manifest-cache';
 import { UpstreamClient, type UpstreamTimeouts } from './upstream-client';
 
@@ -36,7 +37,23 @@ export interface ProxyCacheOptions {
   readonly logger: Logger;
   readonly timeouts?: UpstreamTimeouts;
   /** Tuning of the expiry scheduler (tests shorten these). */
-  readonly expiry?: { readonly saveIntervalMs?: number; readonly minSweepIntervalMs?: number };
+  readonly expiry?: {
+    readonly saveIntervalMs?: number;
+    readonly minSweepIntervalMs?: number;
+    readonly pollIntervalMs?: number;
+    readonly retryDelayMs?: number;
+    readonly now?: () => number;
+  };
+  /**
+   * What the replicas share (`redis` configured): the expiry schedule (instead of the state file)
+   * and one upstream fetch per blob across replicas.
+   */
+  readonly shared?: {
+    readonly schedule: SharedExpirySchedule;
+    readonly fetchLocks: BlobFetchLocks;
+    /** How long a miss waits at most for another replica's fetch of the same blob (default 5 min). */
+    readonly fetchLockWaitMs?: number;
+  };
 }
 
 /**
@@ -52,7 +69,7 @@ export class ProxyCache implements PullThroughCache {
   private readonly upstream: UpstreamClient;
   private readonly manifests: ManifestCache;
   private readonly blobs: BlobCache;
-  private readonly scheduler: ExpiryScheduler | undefined;
+  private readonly scheduler: ExpiryScheduler | SharedExpiryScheduler | undefined;
 
   private constructor(options: ProxyCacheOptions) {
     const logger = options.logger;
@@ -61,18 +78,28 @@ export class ProxyCache implements PullThroughCache {
       options.username || options.password ? { username: options.username ?? '', password: options.password ?? '' } : undefined;
     this.upstream = new UpstreamClient({ remoteUrl: options.remoteUrl, credentials, timeouts: options.timeouts, logger });
     if (options.ttlMs > 0) {
-      this.scheduler = new ExpiryScheduler({
+      const schedulerOptions = {
         driver: options.driver,
         ttlMs: options.ttlMs,
         logger,
-        onExpire: (entry) => this.expire(entry),
+        onExpire: (entry: ExpiryEntry) => this.expire(entry),
         ...options.expiry,
-      });
+      };
+      this.scheduler = options.shared
+        ? new SharedExpiryScheduler({ ...schedulerOptions, shared: options.shared.schedule })
+        : new ExpiryScheduler(schedulerOptions);
     }
     const cached = (name: string, digest: Digest, kind: CachedKind): void => this.scheduler?.add(name, digest, kind);
     const maxManifestBytes = this.registry.maxManifestBytes;
     this.manifests = new ManifestCache({ registry: this.registry, upstream: this.upstream, logger, maxManifestBytes, cached });
-    this.blobs = new BlobCache({ registry: this.registry, upstream: this.upstream, logger, cached });
+    this.blobs = new BlobCache({
+      registry: this.registry,
+      upstream: this.upstream,
+      logger,
+      cached,
+      fetchLocks: options.shared?.fetchLocks,
+      fetchLockWaitMs: options.shared?.fetchLockWaitMs,
+    });
   }
 
   /** Builds the cache and starts its expiry scheduler (reading the persisted schedule). */
@@ -105,12 +132,17 @@ export class ProxyCache implements PullThroughCache {
     return this.blobs.inFlight;
   }
 
-  /** What the expiry schedule holds now, earliest first (empty without a TTL). */
+  /** What this process's expiry schedule holds now, earliest first (empty without a TTL, or when the schedule is shared). */
   scheduled(): ExpiryEntry[] {
-    return this.scheduler?.list() ?? [];
+    return this.scheduler instanceof ExpiryScheduler ? this.scheduler.list() : [];
   }
 
-  /** Stops the scheduler (saving the schedule) and closes upstream connections. Call before closing the driver. */
+  /** What the expiry schedule holds now, the shared one when there is one, earliest first. */
+  async scheduledAll(): Promise<ExpiryEntry[]> {
+    return (await this.scheduler?.listAll()) ?? [];
+  }
+
+  /** Stops the scheduler (saving the schedule to the state file when not shared) and closes upstream connections. Call before closing the driver. */
   async close(): Promise<void> {
     await this.scheduler?.stop();
     await this.upstream.close();

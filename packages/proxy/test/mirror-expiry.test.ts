@@ -6,7 +6,18 @@ import { call, eventually, makeImage, pushImage, type TestImage } from './suppor
 import { startMirror, startUpstream, type RunningMirror, type RunningServer } from './support/servers';
 import { blobState, exists } from './support/storage';
 
-const FAST = { saveIntervalMs: 50, minSweepIntervalMs: 20 };
+const FAST = { saveIntervalMs: 50, minSweepIntervalMs: 20, pollIntervalMs: 20 };
+const HOUR = 3_600_000;
+
+/**
+ * The scheduler's clock: the wall clock plus what the test `advance`d. A test moves time past the
+ * TTL when it has done what must happen before expiry, so a slow machine cannot expire content
+ * in the middle of a pull.
+ */
+function testClock(): { now: () => number; advance: (ms: number) => void } {
+  let offset = 0;
+  return { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
+}
 
 async function readState(driver: StorageDriver): Promise<Record<string, { Key: string; ExpiryData: string; EntryType: number }> | undefined> {
   try {
@@ -45,8 +56,8 @@ describe('expiry of a pull-through cache', () => {
     await upstream.stop();
   });
 
-  async function mirrorWith(ttlMs: number, driver: StorageDriver = createInMemoryDriver()): Promise<RunningMirror> {
-    const mirror = await startMirror(upstream.url, { ttlMs, driver, expiry: FAST });
+  async function mirrorWith(ttlMs: number, driver: StorageDriver = createInMemoryDriver(), now?: () => number): Promise<RunningMirror> {
+    const mirror = await startMirror(upstream.url, { ttlMs, driver, expiry: { ...FAST, now } });
     mirrors.push(mirror);
     return mirror;
   }
@@ -68,9 +79,11 @@ describe('expiry of a pull-through cache', () => {
   });
 
   it('removes the tag, the manifest revision and the layer links once the TTL passed; blob data is left for GC', async () => {
-    const mirror = await mirrorWith(600);
+    const clock = testClock();
+    const mirror = await mirrorWith(HOUR, createInMemoryDriver(), clock.now);
     await pullAll(mirror, name, 'v1', image);
     expect(await manifestCached(mirror.driver, name, image)).toBe(true);
+    clock.advance(2 * HOUR);
 
     await eventually(async () => !(await manifestCached(mirror.driver, name, image)), 60_000, 'the manifest to expire');
     await eventually(async () => mirror.cache.scheduled().length === 0, 60_000, 'every entry to expire');
@@ -84,8 +97,10 @@ describe('expiry of a pull-through cache', () => {
   });
 
   it('asks the upstream again for expired content, with a fresh expiry; blob data still stored is relinked after a HEAD', async () => {
-    const mirror = await mirrorWith(400);
+    const clock = testClock();
+    const mirror = await mirrorWith(HOUR, createInMemoryDriver(), clock.now);
     await pullAll(mirror, name, 'v1', image);
+    clock.advance(2 * HOUR);
     await eventually(async () => mirror.cache.scheduled().length === 0, 60_000, 'every entry to expire');
     await pullAll(mirror, name, 'v1', image);
     expect(upstream.count('GET', `/v2/${name}/manifests/${image.digest}`)).toBe(2);
@@ -96,19 +111,19 @@ describe('expiry of a pull-through cache', () => {
 
   it('expires after a restart what fell due while the registry was stopped', async () => {
     const driver = createInMemoryDriver();
-    // Long enough for the pull and the stop to happen before anything falls due, even on a loaded machine.
-    const first = await mirrorWith(5_000, driver);
+    const clock = testClock();
+    const first = await mirrorWith(HOUR, driver, clock.now);
     await pullAll(first, name, 'v1', image);
     await first.stop();
     mirrors.splice(mirrors.indexOf(first), 1);
     const saved = (await readState(driver))!;
     expect(Object.keys(saved)).toHaveLength(image.blobs.size + 1);
-    // Wait (stopped) until every saved expiry has passed.
+    // Stopped while every saved expiry passes.
     const latest = Math.max(...Object.values(saved).map((entry) => new Date(entry.ExpiryData).getTime()));
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, latest - Date.now()) + 100));
+    clock.advance(latest - clock.now() + 1);
     expect(await manifestCached(driver, name, image)).toBe(true);
 
-    const second = await mirrorWith(3_600_000, driver);
+    const second = await mirrorWith(HOUR, driver, clock.now);
     await eventually(async () => !(await manifestCached(driver, name, image)), 60_000, 'the manifest to expire after the restart');
     await eventually(async () => second.cache.scheduled().length === 0, 60_000, 'every entry to expire');
     expect(await blobState(driver, name, image.layers[0]!.digest)).toEqual({ data: true, link: false });

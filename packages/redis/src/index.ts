@@ -9,3 +9,11 @@ export {
 } from './client';
 export { RedisSharedCache, DEFAULT_ENTRY_TTL_MS, type RedisSharedCacheOptions, type SharedCacheStatus } from './shared-cache';
 export { acquireGcLease, DEFAULT_GC_LEASE_TTL_MS, type GcLease } from './gc-lease';
+export {
+  RedisExpirySchedule,
+  RedisFetchLocks,
+  DEFAULT_FETCH_LOCK_TTL_MS,
+  type ScheduleEntry,
+  type ClaimedEntry,
+  type FetchLock,
+} from './proxy-coordination';

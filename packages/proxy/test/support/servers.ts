@@ -4,7 +4,7 @@ import { createApp, type AppOptions } from '@berth/api';
 import { createInMemoryDriver } from '@berth/driver-inmemory';
 import { silentLogger } from '@berth/logging';
 import { ProxyCache, type ProxyCacheOptions } from '@berth/proxy';
-import { Registry } from '@berth/registry';
+import { Registry, type SharedMetadataCache } from '@berth/registry';
 import type { StorageDriver } from '@berth/storage-driver';
 
 /** One request a server received: method and path with query. */
@@ -92,12 +92,12 @@ export interface RunningMirror extends RunningServer {
  */
 export async function startMirror(
   remoteUrl: string,
-  options: Partial<Omit<ProxyCacheOptions, 'remoteUrl' | 'registry'>> & { app?: Partial<AppOptions> } = {},
+  options: Partial<Omit<ProxyCacheOptions, 'remoteUrl' | 'registry'>> & { app?: Partial<AppOptions>; sharedCache?: SharedMetadataCache } = {},
 ): Promise<RunningMirror> {
-  const { app: appOverrides, ...cacheOverrides } = options;
+  const { app: appOverrides, sharedCache, ...cacheOverrides } = options;
   const driver = options.driver ?? createInMemoryDriver();
   // storage.delete.enabled's default: the cache's expiry deletes all the same.
-  const registry = new Registry({ driver, deleteEnabled: false, pullThrough: true });
+  const registry = new Registry({ driver, deleteEnabled: false, pullThrough: true, sharedCache });
   const cache = await ProxyCache.start({ ttlMs: 0, logger: silentLogger(), ...cacheOverrides, registry, driver, remoteUrl });
   const running = await listen(berthApp(driver, { pullThrough: cache, ...appOverrides }, registry));
   return {
