@@ -2,31 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filesystemDriverFactory } from '@berth/driver-filesystem';
-import type { Logger } from '@berth/logging';
 import { GcScheduler } from '@berth/registry';
-import { acquireGcLease, RedisConnection } from '@berth/redis';
-import { redisSkipReason, startRedis, type TestRedis } from '../../../test-support/redis';
-
-const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined, child: () => quiet };
-const skip = redisSkipReason();
-const describeRedis = skip ? describe.skip : describe;
+import { acquireGcLease } from '@berth/redis';
+import { describeRedis, quiet, redisPerSuite } from './support';
 
 describeRedis('garbage collection lease in Redis', () => {
-  let redis: TestRedis;
-  const connections: RedisConnection[] = [];
-  const connect = async (): Promise<RedisConnection> => {
-    const c = new RedisConnection({ addrs: [redis.addr], dialTimeoutMs: 1000, readTimeoutMs: 500, logger: quiet });
-    connections.push(c);
-    await c.start();
-    return c;
-  };
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    for (const c of connections) await c.close();
-    await redis?.close();
-  });
+  const { connect } = redisPerSuite(500);
 
   it('two collections at once on two replicas: one holds the lease, the other is told who; released, the next gets a larger fence', async () => {
     const [a, b] = [await connect(), await connect()];

@@ -1,28 +1,10 @@
-import type { Logger } from '@berth/logging';
-import { RedisConnection, RedisExpirySchedule, RedisFetchLocks, type ClaimedEntry } from '@berth/redis';
-import { redisSkipReason, startRedis, type TestRedis } from '../../../test-support/redis';
+import { RedisExpirySchedule, RedisFetchLocks, type ClaimedEntry } from '@berth/redis';
+import { describeRedis, quiet, redisPerSuite } from './support';
 
-const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined, child: () => quiet };
-const skip = redisSkipReason();
-const describeRedis = skip ? describe.skip : describe;
 const digest = (i: number): string => `sha256:${i.toString(16).padStart(64, '0')}`;
 
 describeRedis("the pull-through cache's coordination in Redis", () => {
-  let redis: TestRedis;
-  const connections: RedisConnection[] = [];
-  const connect = async (): Promise<RedisConnection> => {
-    const c = new RedisConnection({ addrs: [redis.addr], dialTimeoutMs: 1000, readTimeoutMs: 2000, logger: quiet });
-    connections.push(c);
-    await c.start();
-    return c;
-  };
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    for (const c of connections) await c.close();
-    await redis?.close();
-  });
+  const { connect } = redisPerSuite(2000);
 
   it('replicas sweeping at once claim each due entry once; an entry scheduled again while claimed stays', async () => {
     const schedules = await Promise.all([connect(), connect(), connect()].map(async (c) => new RedisExpirySchedule(await c, { prefix: 's1:' })));
