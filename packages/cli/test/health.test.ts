@@ -137,7 +137,11 @@ describeS3(`a registry on S3 behind a proxy that goes away (${skipReason ?? desc
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAVAILABLE');
     expect((await fetch(`${registry.url}/v2/`)).status).toBe(200);
-    const down = parseExposition(await (await fetch(`${registry.debugUrl}/metrics`)).text());
+    const scrape = async (): Promise<ReturnType<typeof parseExposition>> => parseExposition(await (await fetch(`${registry.debugUrl}/metrics`)).text());
+    // While storage is refused by the health gate, failed listings come from the periodic check
+    // alone: a second one may not have run yet when the check first turned the status to 503.
+    await eventually('two failed listings to be counted', async () => (metricValue(await scrape(), 'registry_storage_errors_total', { driver: 's3', action: 'List' }) ?? 0) >= 2);
+    const down = await scrape();
     expect(metricValue(down, 'registry_health_check_healthy', { check: 'storagedriver_s3' })).toBe(0);
     expect(metricValue(down, 'registry_storage_errors_total', { driver: 's3', action: 'List' })).toBeGreaterThanOrEqual(2);
 
