@@ -1,6 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { DigestAlgorithm } from './digest';
 
+/**
+ * How long an upload's hash state is kept while no request of the upload uses it. Clients send an
+ * upload's chunks back to back; one that resumes later costs one extra read of its bytes at commit.
+ */
+export const DEFAULT_HASH_STATE_IDLE_MS = 60_000;
+
 /** The running hash of an upload session's first `offset` bytes. */
 export interface HashState {
   readonly algorithm: DigestAlgorithm;
@@ -31,13 +37,21 @@ export interface UploadHashPeers {
  * Per-process cache of in-flight upload hashes, keyed by upload id. A state is only trusted when
  * its `offset` equals the size storage reports for the session; otherwise (the session moved to
  * another process, a write failed half-way, the process restarted) the caller drops it and the
- * digest is recomputed from storage at commit. Bounded: the least recently used state is evicted
- * beyond `capacity` (its upload then falls back to re-hashing, never to an unverified commit).
+ * digest is recomputed from storage at commit. Bounded twice, and an evicted upload falls back to
+ * re-hashing, never to an unverified commit: beyond `capacity` the least recently used state goes,
+ * and a state its upload left alone for `maxIdleMs` goes at the next `set`, so the sessions clients
+ * abandon (a cut PATCH, a failed push never retried) do not keep their states until `capacity` pushes
+ * them out. A state is out of the cache while a chunk streams into it, so a long PATCH never ages.
  */
 export class UploadHashCache {
-  private readonly states = new Map<string, HashState>();
+  /** Least recently used first. */
+  private readonly states = new Map<string, { readonly state: HashState; readonly touched: number }>();
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(
+    private readonly capacity = 10_000,
+    private readonly maxIdleMs = DEFAULT_HASH_STATE_IDLE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A fresh state at offset 0. */
   static fresh(algorithm: DigestAlgorithm): HashState {
@@ -46,34 +60,32 @@ export class UploadHashCache {
 
   /** The state of `id` if it covers exactly `offset` bytes; a stale state is dropped. */
   get(id: string, offset: number): HashState | undefined {
-    const state = this.states.get(id);
+    const state = this.states.get(id)?.state;
     if (!state) return undefined;
-    if (state.offset !== offset) {
-      this.states.delete(id);
-      return undefined;
-    }
     this.states.delete(id);
-    this.states.set(id, state);
+    if (state.offset !== offset) return undefined;
+    this.states.set(id, { state, touched: this.now() });
     return state;
   }
 
   /** The hex digest of `id`'s first `size` bytes, when this cache's state covers exactly those (the state is kept). */
   digestAt(query: UploadDigestQuery): string | undefined {
-    const state = this.states.get(query.id);
+    const state = this.states.get(query.id)?.state;
     if (!state || state.offset !== query.size || state.algorithm !== query.algorithm) return undefined;
     return state.hash.copy().digest('hex');
   }
 
   /** The algorithm a session's state uses, whatever its offset (to restart hashing at 0). */
   algorithmOf(id: string): DigestAlgorithm | undefined {
-    return this.states.get(id)?.algorithm;
+    return this.states.get(id)?.state.algorithm;
   }
 
   set(id: string, state: HashState): void {
+    const now = this.now();
     this.states.delete(id);
-    this.states.set(id, state);
-    while (this.states.size > this.capacity) {
-      const oldest = this.states.keys().next().value as string;
+    this.states.set(id, { state, touched: now });
+    for (const [oldest, entry] of this.states) {
+      if (this.states.size <= this.capacity && now - entry.touched < this.maxIdleMs) break;
       this.states.delete(oldest);
     }
   }
