@@ -5,6 +5,7 @@ import {
   PathNotFoundError,
   StorageDriverError,
   joinPath,
+  ownedCopy,
   type FileInfo,
   type FileWriter,
   type StorageDriver,
@@ -107,7 +108,7 @@ export class FilesystemDriver implements StorageDriver {
     try {
       const stats = await handle.stat({ bigint: true });
       const content = await handle.readFile();
-      if (BigInt(content.length) === stats.size) this.contents.set(full, stats, Buffer.from(content), content.length);
+      if (BigInt(content.length) === stats.size) this.contents.set(full, stats, ownedCopy(content), contentWeight(full, content));
       return content;
     } finally {
       await handle.close();
@@ -290,6 +291,14 @@ export class FilesystemDriver implements StorageDriver {
 }
 
 /** Rough bytes a remembered listing holds. */
+/**
+ * What a remembered file costs, roughly: its bytes, its path (two bytes a character) and the
+ * entry's own objects (the map entry, the identity's five numbers, the buffer object).
+ */
+function contentWeight(full: string, content: Buffer): number {
+  return content.length + 2 * full.length + 256;
+}
+
 function listingWeight(paths: readonly string[]): number {
   return paths.reduce((sum, p) => sum + 2 * p.length + 32, 0);
 }

@@ -101,6 +101,25 @@ describe('filesystem driver: layout and atomicity', () => {
   });
 });
 
+describe('filesystem driver: remembered files', () => {
+  it('remembers a small file in memory of its own, not in a slice of Node’s buffer pool that would keep 8 KiB alive per entry', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'berth-fs-remember-'));
+    try {
+      let now = Date.now();
+      const driver = new FilesystemDriver(root, 4, { now: () => now });
+      await driver.putContent('/link', Buffer.from('sha256:' + 'a'.repeat(64)));
+      now += 60_000; // past the settle time: the next read is remembered
+      expect((await driver.getContent('/link')).length).toBe(71);
+      const entries = (driver as unknown as { contents: { entries: Map<string, { value: Buffer; weight: number }> } }).contents.entries;
+      const [entry] = [...entries.values()];
+      expect(entry?.value.buffer.byteLength).toBe(71);
+      expect(entry?.weight).toBeGreaterThan(71 + 2 * join(root, 'link').length); // the path and the entry count too
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('filesystem driver: confinement to the root', () => {
   it('rejects escaping paths at the wrapper with InvalidPathError', async () => {
     await expect(driver.putContent('/../escape', Buffer.from('x'))).rejects.toBeInstanceOf(InvalidPathError);

@@ -1,3 +1,5 @@
+import { ownedCopy } from '@berth/storage-driver';
+
 /**
  * Small immutable contents (manifests) remembered by digest, least recently used first out. Content
  * stored under a digest never changes, so entries need no invalidation: callers still check that
@@ -25,9 +27,10 @@ export class ContentCache {
     return content;
   }
 
+  /** Keeps `content` itself when it owns its memory, else a copy that does (see `ownedCopy`). */
   set(key: string, content: Buffer): void {
     if (content.length > this.maxEntryBytes || this.entries.has(key)) return;
-    this.entries.set(key, content);
+    this.entries.set(key, content.buffer.byteLength === content.length ? content : ownedCopy(content));
     this.bytes += content.length;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.maxBytes) break;

@@ -12,6 +12,16 @@ describe('ContentCache', () => {
     expect(['a', 'c', 'd'].map((k) => cache.get(k) !== undefined)).toEqual([true, true, true]);
   });
 
+  it('keeps a slice of Node’s shared buffer pool as a copy of its own, so the entry does not keep the whole pool slab alive', () => {
+    const cache = new ContentCache(1000, 100);
+    const pooled = Buffer.from('{"schemaVersion":2}');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.length); // a slice of the 8 KiB pool
+    cache.set('m', pooled);
+    const kept = cache.get('m') as Buffer;
+    expect(kept.toString()).toBe('{"schemaVersion":2}');
+    expect(kept.buffer.byteLength).toBe(kept.length);
+  });
+
   it('does not remember contents larger than an entry may be', () => {
     const cache = new ContentCache(100, 10);
     cache.set('big', Buffer.alloc(11));

@@ -9,3 +9,4 @@ export { ParameterReader } from './params';
 export { parseGoDurationNs } from './duration';
 export { SinkClosedError, pipeReader, writeAccepted } from './send';
 export { TURN_SLICE_MS, yieldIfDue } from './fairness';
+export { ownedCopy } from './buffers';
