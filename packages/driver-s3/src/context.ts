@@ -1,6 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@berth/storage-driver';
 import { DRIVER_NAME, type S3Parameters } from './params';
+import { presign } from './presign';
+import type { SignatureV2Signer } from './sigv2';
+import { WireRequests } from './wire-requests';
 
 /** What every part of the driver shares: the client, the parameters and the path ↔ key mapping. */
 export class S3Context {
@@ -8,14 +11,17 @@ export class S3Context {
   readonly bucket: string;
   /** `rootdirectory` + `/`, or '' for the bucket's root: every key the driver owns starts with it. */
   readonly rootPrefix: string;
+  /** Small reads without the SDK's stack (see wire-requests.ts); the SDK when they decline. */
+  readonly wire: WireRequests;
 
   constructor(
-    readonly client: S3Client,
+    readonly client: S3Client & { sigv2Signer?: SignatureV2Signer },
     readonly params: S3Parameters,
     readonly logger?: Logger,
   ) {
     this.bucket = params.bucket;
     this.rootPrefix = params.rootDirectory === '' ? '' : `${params.rootDirectory}/`;
+    this.wire = new WireRequests(this, (command, expiresIn) => presign(client, command, expiresIn), client.sigv2Signer);
   }
 
   /** The object key of a driver path (`/a/b` → `<root>/a/b`). */

@@ -4,7 +4,6 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -25,7 +24,7 @@ import { copyObject } from './copy';
 import { DirectReader } from './direct-read';
 import { isInvalidRange, isNotFound } from './errors';
 import { MAX_DELETE_BATCH, PRESIGN_EXPIRES_SECONDS } from './limits';
-import { listObjectPages } from './listing';
+import { listObjectPages, listObjects } from './listing';
 import type { S3Parameters } from './params';
 import { presign } from './presign';
 import { abortUploadsOlderThan } from './uploads';
@@ -73,7 +72,11 @@ export class S3Driver implements StorageDriver {
     return this.ctx.client;
   }
 
+  /** On the wire (`WireRequests`), or through the SDK's GetObject when that declines. */
   async getContent(path: string): Promise<Buffer> {
+    const wire = await this.ctx.wire.getObject(this.ctx.key(path));
+    if (wire === 'missing') throw new PathNotFoundError(this.name, path);
+    if (wire) return wire;
     try {
       const out = await this.ctx.client.send(new GetObjectCommand({ Bucket: this.ctx.bucket, Key: this.ctx.key(path) }));
       return out.Body ? Buffer.from(await out.Body.transformToByteArray()) : Buffer.alloc(0);
@@ -144,18 +147,24 @@ export class S3Driver implements StorageDriver {
     return S3FileWriter.open(this.ctx, path, append);
   }
 
-  /** HeadObject; when there is no such object, a one-key listing below it tells a directory. */
+  /**
+   * HeadObject; when there is no such object, a one-key listing below it tells a directory. Both on
+   * the wire (`WireRequests`), each through the SDK when that declines.
+   */
   async stat(path: string): Promise<FileInfo> {
     if (path === '/') return { path, size: 0, modTime: EPOCH, isDir: true };
-    try {
-      const head = await this.ctx.client.send(new HeadObjectCommand({ Bucket: this.ctx.bucket, Key: this.ctx.key(path) }));
-      return { path, size: head.ContentLength ?? 0, modTime: head.LastModified ?? EPOCH, isDir: false };
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
+    const key = this.ctx.key(path);
+    const wire = await this.ctx.wire.headObject(key);
+    if (wire && wire !== 'missing') return { path, size: wire.size, modTime: wire.modTime, isDir: false };
+    if (!wire) {
+      try {
+        const head = await this.ctx.client.send(new HeadObjectCommand({ Bucket: this.ctx.bucket, Key: key }));
+        return { path, size: head.ContentLength ?? 0, modTime: head.LastModified ?? EPOCH, isDir: false };
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
     }
-    const page = await this.ctx.client.send(
-      new ListObjectsV2Command({ Bucket: this.ctx.bucket, Prefix: this.ctx.dirPrefix(path), MaxKeys: 1 }),
-    );
+    const page = await listObjects(this.ctx, { prefix: this.ctx.dirPrefix(path), maxKeys: 1 });
     const first = page.Contents?.[0];
     if (!first) throw new PathNotFoundError(this.name, path);
     return { path, size: 0, modTime: first.LastModified ?? EPOCH, isDir: true };
@@ -246,6 +255,7 @@ export class S3Driver implements StorageDriver {
 
   async close(): Promise<void> {
     this.direct.close();
+    this.ctx.wire.close();
     this.ctx.client.destroy();
     if (this.presignClient !== this.ctx.client) this.presignClient.destroy();
   }

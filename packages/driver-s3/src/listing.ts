@@ -2,28 +2,36 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
-  type ListObjectsV2CommandOutput,
   type MultipartUpload,
 } from '@aws-sdk/client-s3';
 import type { S3Context } from './context';
+import type { ListInput, ListPage } from './wire-requests';
+
+/** One ListObjectsV2 page: on the wire (`WireRequests`), or through the SDK when that declines. */
+export async function listObjects(ctx: S3Context, input: ListInput): Promise<ListPage> {
+  const wire = await ctx.wire.listObjects(input);
+  if (wire) return wire;
+  return ctx.client.send(
+    new ListObjectsV2Command({
+      Bucket: ctx.bucket,
+      Prefix: input.prefix,
+      Delimiter: input.delimiter,
+      StartAfter: input.continuationToken ? undefined : input.startAfter,
+      ContinuationToken: input.continuationToken,
+      MaxKeys: input.maxKeys,
+    }),
+  );
+}
 
 /** Pages of ListObjectsV2 under `prefix` (with `delimiter` for one level), following continuation tokens. */
 export async function* listObjectPages(
   ctx: S3Context,
   prefix: string,
   options: { delimiter?: string; startAfter?: string } = {},
-): AsyncGenerator<ListObjectsV2CommandOutput> {
+): AsyncGenerator<ListPage> {
   let continuationToken: string | undefined;
   do {
-    const page = await ctx.client.send(
-      new ListObjectsV2Command({
-        Bucket: ctx.bucket,
-        Prefix: prefix,
-        Delimiter: options.delimiter,
-        StartAfter: continuationToken ? undefined : options.startAfter,
-        ContinuationToken: continuationToken,
-      }),
-    );
+    const page = await listObjects(ctx, { prefix, delimiter: options.delimiter, startAfter: options.startAfter, continuationToken });
     yield page;
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (continuationToken);
@@ -78,14 +86,7 @@ export class ObjectCursor {
   }
 
   private async fetch(): Promise<void> {
-    const page = await this.ctx.client.send(
-      new ListObjectsV2Command({
-        Bucket: this.ctx.bucket,
-        Prefix: this.prefix,
-        ContinuationToken: this.continuationToken,
-        StartAfter: this.continuationToken ? undefined : this.startAfter,
-      }),
-    );
+    const page = await listObjects(this.ctx, { prefix: this.prefix, continuationToken: this.continuationToken, startAfter: this.startAfter });
     this.buffered = (page.Contents ?? []).map((o) => ({ key: o.Key ?? '', size: o.Size ?? 0, modTime: o.LastModified ?? new Date(0) }));
     this.index = 0;
     this.continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;

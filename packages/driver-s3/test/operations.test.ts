@@ -43,6 +43,8 @@ function recordingLogger(): Logger & { lines: { level: string; message: string; 
 async function withDriver(prefix: string, overrides: Record<string, unknown>, body: (raw: S3Driver, driver: TestDriver, sent: SentRequest[]) => Promise<void>): Promise<void> {
   const { raw, driver } = createRawTestDriver(prefix, overrides);
   const sent = recordRequests(raw.client);
+  // The driver's own small reads (wire-requests.ts) are requests too.
+  raw.ctx.wire.observe((command) => sent.push({ command: `${command}Command`, headers: {} }));
   try {
     await body(raw, driver, sent);
   } finally {
@@ -329,6 +331,29 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
       await recorder.close();
     }
   }, 300_000);
+
+  it.each([
+    ['Signature Version 4', {}],
+    ['Signature Version 2', { v4auth: 'false' }],
+  ])('reads small objects, stats and lists on its own connections signed with %s, which RGW accepts: the SDK sends none of these requests', (_label, overrides) =>
+    withDriver(`wire-${Object.keys(overrides).length}`, overrides, async (raw, driver, sent) => {
+      const wire: string[] = [];
+      raw.ctx.wire.observe((command) => wire.push(command));
+      await driver.putContent('/w/a-b.c_d/link', Buffer.from('sha256:abc'));
+      await driver.putContent('/w/x/1', Buffer.from('one'));
+      sent.length = 0;
+      wire.length = 0;
+      expect((await driver.getContent('/w/a-b.c_d/link')).toString()).toBe('sha256:abc');
+      await expect(driver.getContent('/w/none')).rejects.toBeInstanceOf(PathNotFoundError);
+      expect((await driver.stat('/w/x/1')).size).toBe(3);
+      expect((await driver.stat('/w/x')).isDir).toBe(true);
+      await expect(driver.stat('/w/nothing')).rejects.toBeInstanceOf(PathNotFoundError);
+      expect(await driver.list('/w')).toEqual(['/w/a-b.c_d', '/w/x']);
+      // `sent` holds the SDK's commands and (withDriver) the wire's: here only the wire's.
+      expect(sent.map((s) => s.command)).toEqual(wire.map((c) => `${c}Command`));
+      // Every one of them answered on the wire (a refused signature would have been declined and sent again by the SDK).
+      expect(wire).toEqual(['GetObject', 'GetObject', 'HeadObject', 'HeadObject', 'ListObjectsV2', 'HeadObject', 'ListObjectsV2', 'ListObjectsV2']);
+    }));
 
   it('is refused by RGW with a wrong secret key under Signature Version 2 (the signature is checked)', async () => {
     const driver = (await s3DriverFactory.create(s3TestParameters('sigv2-wrong', { v4auth: 'false', secretkey: 'not-the-secret', maxretries: 0 }) ?? {}, {})) as TestDriver;

@@ -138,6 +138,18 @@ describeS3(`s3 driver against a failing store (${skipReason ?? describeS3Server(
     await driver.putContent('/retry/c', Buffer.from('x'));
     proxy.inject('slowdown', 5);
     await expect(driver.stat('/retry/c')).rejects.toBeInstanceOf(StorageUnavailableError);
-    expect(proxy.injected).toBe(2);
+    // The HeadObject on the driver's own connection (wire-requests.ts), then the SDK's attempt and its one retry.
+    expect(proxy.injected).toBe(3);
+  });
+
+  it('sends nothing on its own connections for a while after the store throttled one, so every attempt gets the SDK back-off', async () => {
+    await open({ maxretries: 1 });
+    await driver.putContent('/retry/d', Buffer.from('x'));
+    proxy.inject('slowdown', 1);
+    expect((await driver.getContent('/retry/d')).toString()).toBe('x'); // declined on the wire, then the SDK
+    expect(proxy.injected).toBe(1);
+    proxy.inject('slowdown', 5);
+    await expect(driver.stat('/retry/d')).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(proxy.injected).toBe(1 + 2); // the SDK's attempt and its retry, no request on the wire
   });
 });

@@ -43,6 +43,7 @@ describeS3(`garbage collection driver calls on s3 (${skipReason ?? describeS3Ser
       },
       { step: 'finalizeRequest', name: 'berthCountRequests' },
     );
+    impl.ctx.wire.observe((name) => tally(requests, name));
     driver = wrapS3Driver(impl, { observe: (op: DriverOperation) => tally(operations, op.action) });
   });
   afterAll(async () => {
