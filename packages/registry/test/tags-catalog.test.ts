@@ -119,6 +119,31 @@ describe.each([
     }
   });
 
+  it('lists a registry of 40 repositories whole (on a flat-walking driver: the walk gives up after 100 entries and the catalog lists directory by directory)', async () => {
+    const walked: string[] = [];
+    const listed: string[] = [];
+    const memory = createInMemoryDriver();
+    const driver = walksFlat
+      ? {
+          ...memory,
+          walksFlat: true,
+          walk: (path: string, visit: WalkFn) => memory.walk(path, (info) => (walked.push(info.path), visit(info))),
+          list: (path: string) => (listed.push(path), memory.list(path)),
+        }
+      : memory;
+    const { registry } = makeRegistry({ driver });
+    const names = Array.from({ length: 40 }, (_, i) => `team/app-${String(i).padStart(2, '0')}`);
+    for (const name of names) {
+      const repo = registry.repository(name);
+      await repo.manifests.put({ tag: 'v1' }, await imageManifest(repo));
+    }
+    expect(await registry.catalog({ n: 100 })).toEqual({ items: names, more: false });
+    if (walksFlat) {
+      expect(walked.length).toBe(101);
+      expect(listed).toContain('/docker/registry/v2/repositories/team');
+    }
+  });
+
   it('returns at most 100 entries without n and rejects n above catalogMaxEntries', async () => {
     const registry = await populated();
     expect((await registry.catalog()).items).toHaveLength(5);
