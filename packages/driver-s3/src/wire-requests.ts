@@ -11,7 +11,8 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_SOCKETS = 50;
 const PROBE_KEY = 'berth-wire-probe';
 /**
- * After a request on the wire failed (no answer, a reset, a throttling or failing store), requests
+ * After a request on the wire failed (no answer, a reset, a throttling or failing store, a refused
+ * signature), requests
  * go through the SDK for this long, so that a struggling store gets the SDK's back-off and adaptive
  * rate limiting and is not also sent a first attempt without them.
  */
@@ -143,7 +144,8 @@ export class WireRequests {
     let headers: Record<string, string>;
     let path: string;
     try {
-      base = await (this.base ??= this.resolveBase());
+      // A failed resolution is tried again by the next request (this one goes through the SDK).
+      base = await (this.base ??= this.resolveBase().catch(() => (this.base = undefined)));
       if (!base) return undefined;
       const credentials = (await (this.ctx.client.config.credentials as unknown as () => Promise<SigningCredentials>)()) as SigningCredentials;
       const resource = key === undefined ? (base.keyPrefix === '/' ? '/' : base.keyPrefix.slice(0, -1)) : base.keyPrefix + encodePath(key);
@@ -155,7 +157,9 @@ export class WireRequests {
     }
     for (const observer of this.observers) observer(command);
     const answer = await this.exchange(base, method, path, headers);
-    if (!answer || answer.status >= 500 || answer.status === 429) this.coolingUntil = Date.now() + COOL_DOWN_MS;
+    // Any answer but these (throttling, failures, and a refused signature or clock skew, which would
+    // otherwise cost every request two attempts) sends the next requests through the SDK for a while.
+    if (!answer || (answer.status !== 200 && answer.status !== 404)) this.coolingUntil = Date.now() + COOL_DOWN_MS;
     return answer;
   }
 

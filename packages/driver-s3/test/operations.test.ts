@@ -355,6 +355,21 @@ describeS3(`s3 driver operations (${skipReason ?? describeS3Server()})`, () => {
       expect(wire).toEqual(['GetObject', 'GetObject', 'HeadObject', 'HeadObject', 'ListObjectsV2', 'HeadObject', 'ListObjectsV2', 'ListObjectsV2']);
     }));
 
+  it('sends reads through the SDK for a while once the store refused one on its own connection (a wrong key costs no second attempt per request)', async () => {
+    const { raw, driver } = createRawTestDriver('wire-refused', { secretkey: 'not-the-secret', maxretries: 0 });
+    const wire: string[] = [];
+    raw.ctx.wire.observe((command) => wire.push(command));
+    try {
+      await expect(driver.getContent('/a')).rejects.toThrow();
+      expect(wire).toEqual(['GetObject']);
+      await expect(driver.getContent('/b')).rejects.toThrow();
+      await expect(driver.stat('/c')).rejects.toThrow();
+      expect(wire).toEqual(['GetObject']);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('is refused by RGW with a wrong secret key under Signature Version 2 (the signature is checked)', async () => {
     const driver = (await s3DriverFactory.create(s3TestParameters('sigv2-wrong', { v4auth: 'false', secretkey: 'not-the-secret', maxretries: 0 }) ?? {}, {})) as TestDriver;
     try {
