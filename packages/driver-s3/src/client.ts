@@ -65,6 +65,11 @@ function retryTimeoutsOnce(client: S3Client): void {
     })));
 }
 
+/** The credentials `client` signs with now (its resolved provider: static keys or the default chain, refreshed by the SDK). */
+export function clientCredentials(client: S3Client): Promise<SigningCredentials> {
+  return (client.config.credentials as unknown as () => Promise<SigningCredentials>)();
+}
+
 /**
  * Builds the SDK client for the parameters. Every S3-compatible store gets the settings Ceph RGW
  * and MinIO need: checksums only where the API requires them (with the SDK's defaults a streamed
@@ -117,9 +122,6 @@ export function createS3Client(params: S3Parameters, logger: Logger | undefined,
     logger: params.logLevel !== 'off' && logger ? sdkLogger(logger) : undefined,
   });
   retryTimeoutsOnce(client);
-  if (sigv2Signer) {
-    const provider = client.config.credentials as unknown as () => Promise<SigningCredentials>;
-    credentials = () => provider();
-  }
+  if (sigv2Signer) credentials = () => clientCredentials(client);
   return Object.assign(client, { sigv2Signer });
 }

@@ -3,7 +3,8 @@ import https from 'node:https';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Parameters } from './params';
 import { SignatureV4Signer, canonicalQuery, encodePath } from './sigv4';
-import type { SignatureV2Signer, SigningCredentials } from './sigv2';
+import { clientCredentials } from './client';
+import type { SignatureV2Signer } from './sigv2';
 
 /** Bodies larger than this are left to the SDK (a metadata read is a few hundred bytes to a few MiB). */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -147,11 +148,12 @@ export class WireRequests {
       // A failed resolution is tried again by the next request (this one goes through the SDK).
       base = await (this.base ??= this.resolveBase().catch(() => (this.base = undefined)));
       if (!base) return undefined;
-      const credentials = (await (this.ctx.client.config.credentials as unknown as () => Promise<SigningCredentials>)()) as SigningCredentials;
       const resource = key === undefined ? (base.keyPrefix === '/' ? '/' : base.keyPrefix.slice(0, -1)) : base.keyPrefix + encodePath(key);
       const search = canonicalQuery(query);
       path = search ? `${resource}?${search}` : resource;
-      headers = this.sigv2 ? await this.signV2(base, method, resource, query) : (await (this.v4 ??= this.v4Signer())).sign({ method, host: base.host, path: resource, query: search }, credentials);
+      headers = this.sigv2
+        ? await this.signV2(base, method, resource, query)
+        : (await (this.v4 ??= this.v4Signer())).sign({ method, host: base.host, path: resource, query: search }, await clientCredentials(this.ctx.client));
     } catch {
       return undefined;
     }
