@@ -47,13 +47,9 @@ async function walkRepositories(storage: Storage): Promise<string[] | undefined>
   const root = pathFor({ kind: 'repositories' });
   const found: string[] = [];
   let visited = 0;
-  let tooLarge = false;
   try {
     await storage.driver.walk(root, (info) => {
-      if (++visited > FLAT_WALK_MAX_ENTRIES) {
-        tooLarge = true;
-        return 'stop';
-      }
+      if (++visited > FLAT_WALK_MAX_ENTRIES) return 'stop';
       if (!info.isDir) return undefined;
       const relative = info.path.slice(root.length + 1);
       const slash = relative.lastIndexOf('/');
@@ -64,5 +60,5 @@ async function walkRepositories(storage: Storage): Promise<string[] | undefined>
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  return tooLarge ? undefined : found;
+  return visited > FLAT_WALK_MAX_ENTRIES ? undefined : found;
 }
