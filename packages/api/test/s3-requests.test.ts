@@ -2,6 +2,7 @@ import request from 'supertest';
 import { parseS3Parameters, wrapS3Driver } from '@berth/driver-s3';
 import { S3Driver } from '../../driver-s3/src/driver';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
+import { countS3Requests, showRequests, totalRequests, type S3RequestCounts } from '../../../test-support/s3-requests';
 import { appOptions, imageManifest, putManifest, testApp } from './support/harness';
 
 /**
@@ -14,32 +15,16 @@ const skipReason = s3SkipReason();
 const describeS3 = skipReason ? describe.skip : describe;
 if (skipReason) console.warn(`!!! SKIPPED: S3 requests per API operation: ${skipReason}`);
 
-type Counts = Record<string, number>;
-const total = (counts: Counts): number => Object.values(counts).reduce((n, v) => n + v, 0);
-const show = (counts: Counts): string =>
-  Object.entries(counts)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
-
 describeS3(`S3 requests per API operation (${skipReason ?? describeS3Server()})`, () => {
   let raw: S3Driver;
-  const counts: Counts = {};
+  const counts: S3RequestCounts = {};
   const reset = (): void => {
     for (const key of Object.keys(counts)) delete counts[key];
   };
 
   beforeAll(() => {
     raw = new S3Driver(parseS3Parameters(s3TestParameters('api-requests')!));
-    raw.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const name = String(context.commandName).replace(/Command$/, '');
-        counts[name] = (counts[name] ?? 0) + 1;
-        return next(args);
-      },
-      { step: 'finalizeRequest', name: 'berthCountRequests' },
-    );
-    raw.ctx.wire.observe((name) => (counts[name] = (counts[name] ?? 0) + 1));
+    countS3Requests(raw, counts);
   });
   afterAll(async () => {
     for (const path of await raw.list('/').catch(() => [])) await raw.delete(path);
@@ -56,8 +41,8 @@ describeS3(`S3 requests per API operation (${skipReason ?? describeS3Server()})`
     const manifest = JSON.parse(bytes.toString()) as { layers: Array<{ digest: string }> };
     const layer = manifest.layers[0]!.digest;
 
-    const measured: Array<[string, Counts]> = [];
-    const measure = async (label: string, send: () => Promise<unknown>): Promise<Counts> => {
+    const measured: Array<[string, S3RequestCounts]> = [];
+    const measure = async (label: string, send: () => Promise<unknown>): Promise<S3RequestCounts> => {
       // A fresh app (empty per-process caches) for the cold figure, then the same request again.
       reset();
       await send();
@@ -80,11 +65,11 @@ describeS3(`S3 requests per API operation (${skipReason ?? describeS3Server()})`
     const getTagWarm = await measure('manifest GET by tag, again (same process)', () => request(warm).get('/v2/team/app/manifests/tag-3').expect(200));
     const blobHeadWarm = await measure('blob HEAD, again (same process)', () => request(warm).head(`/v2/team/app/blobs/${layer}`).expect(200));
 
-    console.log(['S3 requests per API operation:', ...measured.map(([label, c]) => `  ${label}: ${total(c)} (${show(c)})`)].join('\n'));
+    console.log(['S3 requests per API operation:', ...measured.map(([label, c]) => `  ${label}: ${totalRequests(c)} (${showRequests(c)})`)].join('\n'));
 
     expect(tags).toEqual({ ListObjectsV2: 1 });
-    expect(total(catalog)).toBeLessThanOrEqual(3);
-    expect(total(catalogLast)).toBeLessThanOrEqual(3);
+    expect(totalRequests(catalog)).toBeLessThanOrEqual(3);
+    expect(totalRequests(catalogLast)).toBeLessThanOrEqual(3);
     // A tag: its link, then the manifest's revision link and its bytes (read side by side).
     expect(headTag).toEqual({ GetObject: 3 });
     expect(getTag).toEqual({ GetObject: 3 });
@@ -94,6 +79,6 @@ describeS3(`S3 requests per API operation (${skipReason ?? describeS3Server()})`
     expect(blobHead).toEqual({ GetObject: 1, HeadObject: 1 });
     // The manifest bytes are remembered by digest (they never change): the links are read again.
     expect(getTagWarm).toEqual({ GetObject: 2 });
-    expect(total(blobHeadWarm)).toBeLessThanOrEqual(2);
+    expect(totalRequests(blobHeadWarm)).toBeLessThanOrEqual(2);
   }, 300_000);
 });

@@ -2,6 +2,7 @@ import { createS3Driver, wrapS3Driver, parseS3Parameters } from '@berth/driver-s
 import { collectGarbage, Registry, STORAGE_ROOT } from '@berth/registry';
 import { walkByList, type DriverOperation, type StorageDriver } from '@berth/storage-driver';
 import { describeS3Server, s3SkipReason, s3TestParameters } from '../../../test-support/s3';
+import { countS3Requests, showRequests, totalRequests } from '../../../test-support/s3-requests';
 import { pushImage } from './gc-support';
 
 /**
@@ -20,12 +21,6 @@ function tally(counts: Counts, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-const total = (counts: Counts): number => Object.values(counts).reduce((n, v) => n + v, 0);
-const show = (counts: Counts): string =>
-  Object.entries(counts)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
 
 describeS3(`garbage collection driver calls on s3 (${skipReason ?? describeS3Server()})`, () => {
   let driver: StorageDriver;
@@ -36,14 +31,7 @@ describeS3(`garbage collection driver calls on s3 (${skipReason ?? describeS3Ser
     operations = {};
     requests = {};
     const impl = await createS3Driver(parseS3Parameters(s3TestParameters('gc-calls')!));
-    impl.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        tally(requests, String(context.commandName).replace(/Command$/, ''));
-        return next(args);
-      },
-      { step: 'finalizeRequest', name: 'berthCountRequests' },
-    );
-    impl.ctx.wire.observe((name) => tally(requests, name));
+    countS3Requests(impl, requests);
     driver = wrapS3Driver(impl, { observe: (op: DriverOperation) => tally(operations, op.action) });
   });
   afterAll(async () => {
@@ -84,9 +72,9 @@ describeS3(`garbage collection driver calls on s3 (${skipReason ?? describeS3Ser
     console.log(
       [
         'garbage collection on S3, 1 repository, 50 blobs, 24 of them garbage:',
-        `  dry run: ${total(dryOps)} driver operations (${show(dryOps)}); ${total(dryRequests)} S3 requests (${show(dryRequests)})`,
-        `  real run: ${total(runOps)} driver operations (${show(runOps)}); ${total(runRequests)} S3 requests (${show(runRequests)})`,
-        `  (listing blobs/ one directory at a time instead of one walk: ${total(perDirectory)} S3 requests)`,
+        `  dry run: ${totalRequests(dryOps)} driver operations (${showRequests(dryOps)}); ${totalRequests(dryRequests)} S3 requests (${showRequests(dryRequests)})`,
+        `  real run: ${totalRequests(runOps)} driver operations (${showRequests(runOps)}); ${totalRequests(runRequests)} S3 requests (${showRequests(runRequests)})`,
+        `  (listing blobs/ one directory at a time instead of one walk: ${totalRequests(perDirectory)} S3 requests)`,
       ].join('\n'),
     );
     // Mark: one walk per tree, each a flat listing, and one read per manifest (the kept one; the deleted one is not a revision).
@@ -96,6 +84,6 @@ describeS3(`garbage collection driver calls on s3 (${skipReason ?? describeS3Ser
     expect(runOps.Walk).toBe(3);
     expect(runOps.Move).toBe(24);
     expect(runRequests.DeleteObjects).toBeLessThanOrEqual(24 + 1);
-    expect(total(runRequests)).toBeLessThan(24 * 10);
+    expect(totalRequests(runRequests)).toBeLessThan(24 * 10);
   });
 });
