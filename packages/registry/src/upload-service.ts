@@ -134,14 +134,18 @@ export class UploadService {
     return pathFor({ kind, name: this.ctx.name, id });
   }
 
-  /** Runs `fn` under the session's lock once the session is known to exist. */
+  /**
+   * Runs `fn` under the session's lock once the session is known to exist: its `startedat` file is
+   * there. The file is written once, when the session starts, so its modification time is the start
+   * time; it is `stat`ed, not read, because a read would be remembered by drivers that keep small
+   * files (the filesystem driver's cache), where every finished session would leave an entry behind.
+   */
   private async locked<T>(id: string, fn: (startedAt: Date) => Promise<T>): Promise<T> {
     if (!UPLOAD_ID_REGEXP.test(id)) throw new BlobUploadUnknownError(id);
     return this.ctx.uploadLocks.run(`${this.ctx.name}/${id}`, async () => {
-      const content = await this.ctx.storage.getContent(this.path('uploadStartedAt', id));
-      if (content === undefined) throw new BlobUploadUnknownError(id);
-      const startedAt = new Date(content.toString('utf8').trim());
-      return fn(Number.isNaN(startedAt.getTime()) ? new Date(0) : startedAt);
+      const info = await this.ctx.storage.stat(this.path('uploadStartedAt', id));
+      if (info === undefined || info.isDir) throw new BlobUploadUnknownError(id);
+      return fn(info.modTime);
     });
   }
 

@@ -116,6 +116,26 @@ describe('UploadService', () => {
     expect((await repo.uploads.status(session.id)).size).toBe(4);
   });
 
+  it("checks a session by its startedat file's stat, never reading it into a driver's remembered contents", async () => {
+    const read: string[] = [];
+    const recording = new (class extends InMemoryDriver {
+      override getContent(path: string): Promise<Buffer> {
+        read.push(path);
+        return super.getContent(path);
+      }
+    })();
+    const repo = new Registry({ driver: wrapDriver(recording), deleteEnabled: true }).repository('app');
+    const content = randomBytes(1000);
+    const session = await repo.uploads.start();
+    await repo.uploads.append(session.id, body(content.subarray(0, 400)));
+    const status = await repo.uploads.status(session.id);
+    await repo.uploads.commit(session.id, Digest.fromBytes(content), body(content.subarray(400)));
+    expect(read.filter((path) => path.includes('/_uploads/'))).toEqual([]);
+    // The file is written once, at the start: its modification time is the start time.
+    expect(Math.abs(status.startedAt.getTime() - session.startedAt.getTime())).toBeLessThan(1000);
+    await expect(repo.uploads.status(session.id)).rejects.toThrow(BlobUploadUnknownError);
+  });
+
   it('is continued and committed by a second registry sharing the storage, re-hashing to verify', async () => {
     const operations: DriverOperation[] = [];
     const driver = wrapDriver(new InMemoryDriver(), { observe: (op) => operations.push(op) });
