@@ -10,6 +10,12 @@ export interface ShutdownResult {
 
 const IDLE_SWEEP_MS = 25;
 
+/** Told when each request starts and ends (`IdleMemoryRelease`). */
+export interface RequestActivity {
+  requestStarted(): void;
+  requestEnded(): void;
+}
+
 /**
  * An HTTP(S) server that does not listen itself: its process's `ConnectionRouter` (or, in a helper
  * process, the main process over IPC) hands it accepted connections with `accept`. It keeps track
@@ -27,7 +33,10 @@ export class GracefulServer {
   private readonly inFlight = new Set<ServerResponse>();
   private readonly connections = new Set<Socket>();
 
-  constructor(readonly server: HttpServer | HttpsServer) {
+  constructor(
+    readonly server: HttpServer | HttpsServer,
+    activity?: RequestActivity,
+  ) {
     // Node starts its per-connection bookkeeping (headersTimeout, requestTimeout, the idle list
     // closeIdleConnections reads) when a server starts listening; this one never does itself.
     server.emit('listening');
@@ -35,7 +44,11 @@ export class GracefulServer {
     server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
       if (this.draining) res.setHeader('Connection', 'close');
       this.inFlight.add(res);
-      res.once('close', () => this.inFlight.delete(res));
+      activity?.requestStarted();
+      res.once('close', () => {
+        this.inFlight.delete(res);
+        activity?.requestEnded();
+      });
     });
   }
 

@@ -11,6 +11,7 @@ import type { Notifier } from '@berth/notifications';
 import type { ProxyCache } from '@berth/proxy';
 import { Registry, type KeyedLock, type PolicyRule, type UploadHashCache, type UploadHashPeers } from '@berth/registry';
 import type { DriverFactories, StorageDriver } from '@berth/storage-driver';
+import { IdleMemoryRelease } from './idle-memory';
 import { GracefulServer } from './lifecycle';
 import type { Preflight } from './load';
 import { Operations, type ProcessRole } from './operations';
@@ -238,7 +239,14 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
       pullThrough,
       ui: config.ui.enabled ? uiAssets() : undefined,
     });
-    const graceful = new GracefulServer(createServerFor(checked.tls, app));
+    const idleMemory = new IdleMemoryRelease(({ heldBefore, heldAfter, durationMs }) =>
+      logger.debug('memory given back after a burst of requests', {
+        heldMiB: Math.round(heldBefore / 2 ** 20),
+        nowMiB: Math.round(heldAfter / 2 ** 20),
+        pauseMs: Math.round(durationMs),
+      }),
+    );
+    const graceful = new GracefulServer(createServerFor(checked.tls, app), idleMemory);
     const opened = { notifier, pullThrough };
     return {
       driver,
@@ -247,6 +255,7 @@ export async function openStack(config: BerthConfig, drivers: DriverFactories, l
       graceful,
       redis,
       async close() {
+        idleMemory.close();
         await operations.stop();
         // Requests have drained: no event comes after this; pending ones go to the spool.
         await opened.notifier?.close();

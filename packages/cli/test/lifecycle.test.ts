@@ -47,6 +47,24 @@ async function untilInFlight(graceful: GracefulServer, count: number): Promise<v
 }
 
 describe('GracefulServer', () => {
+  it('tells its activity observer when each request starts and ends', async () => {
+    const events: string[] = [];
+    const graceful = new GracefulServer(
+      createServer((_req, res) => res.end('ok')),
+      { requestStarted: () => events.push('started'), requestEnded: () => events.push('ended') },
+    );
+    const router = new ConnectionRouter(graceful);
+    await listenOn(router.server, parseListenAddress('127.0.0.1:0'));
+    const port = (router.server.address() as { port: number }).port;
+    await get(port, '/');
+    await get(port, '/');
+    const deadline = Date.now() + 10_000;
+    while (events.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(events).toEqual(['started', 'ended', 'started', 'ended']);
+    router.close();
+    await graceful.shutdown(1_000);
+  });
+
   it('lets an in-flight request finish within the drain timeout, then resolves', async () => {
     const { graceful, port } = await startServer();
     const inFlight = get(port, '/slow?ms=300');
