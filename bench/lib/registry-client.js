@@ -9,6 +9,15 @@ const { blobChunks } = require('./blobdata');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
+/**
+ * Closes the kept-alive connections no request uses now. A pause longer than the server's
+ * keep-alive timeout (5 s) leaves them closed or closing on its side, and a request sent on one
+ * then fails with `socket hang up`.
+ */
+function dropIdleConnections() {
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+}
+
 const MEDIA = {
   manifest: 'application/vnd.oci.image.manifest.v1+json',
   config: 'application/vnd.oci.image.config.v1+json',
@@ -135,4 +144,4 @@ async function pool(count, concurrency, task) {
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
-module.exports = { MEDIA, fetchBlobDigest, mountBlob, pool, pushBytes, pushChunked, pushMonolithic, putManifest, send };
+module.exports = { MEDIA, dropIdleConnections, fetchBlobDigest, mountBlob, pool, pushBytes, pushChunked, pushMonolithic, putManifest, send };

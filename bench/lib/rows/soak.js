@@ -7,7 +7,7 @@ const http = require('node:http');
 const net = require('node:net');
 const { createHash } = require('node:crypto');
 const { sampleRss } = require('../rss');
-const { pushBytes, pushChunked, putManifest, send, MEDIA } = require('../registry-client');
+const { dropIdleConnections, pushBytes, pushChunked, putManifest, send, MEDIA } = require('../registry-client');
 const { blob } = require('../blobdata');
 
 const REPOS = 20;
@@ -145,6 +145,7 @@ async function soakRows(ctx, wanted) {
     ctx.log(`soak: ${rss[0].toFixed(0)} MiB before the runs`);
     for (let run = 1; run <= options.soakRuns; run++) {
       const done = await ctx.settle(`soak run ${run}`);
+      dropIdleConnections();
       const counts = { requests: 0, unexpected: 0, failed: 0 };
       const agent = new http.Agent({ keepAlive: true, maxSockets: options.soakClients });
       const deadline = Date.now() + options.soakSeconds * 1000;
