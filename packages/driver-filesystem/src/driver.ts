@@ -290,7 +290,6 @@ export class FilesystemDriver implements StorageDriver {
   }
 }
 
-/** Rough bytes a remembered listing holds. */
 /**
  * What a remembered file costs, roughly: its bytes, its path (two bytes a character) and the
  * entry's own objects (the map entry, the identity's five numbers, the buffer object).
@@ -299,6 +298,7 @@ function contentWeight(full: string, content: Buffer): number {
   return content.length + 2 * full.length + 256;
 }
 
+/** Rough bytes a remembered listing holds. */
 function listingWeight(paths: readonly string[]): number {
   return paths.reduce((sum, p) => sum + 2 * p.length + 32, 0);
 }

@@ -70,6 +70,9 @@ export function clientCredentials(client: S3Client): Promise<SigningCredentials>
   return (client.config.credentials as unknown as () => Promise<SigningCredentials>)();
 }
 
+/** Kept-alive connections per agent: the wire requests' (wire-requests.ts), and the SDK client's unless `multipartcopymaxconcurrency` needs more. */
+export const MAX_SOCKETS = 50;
+
 /**
  * Builds the SDK client for the parameters. Every S3-compatible store gets the settings Ceph RGW
  * and MinIO need: checksums only where the API requires them (with the SDK's defaults a streamed
@@ -88,7 +91,7 @@ export function clientCredentials(client: S3Client): Promise<SigningCredentials>
  * returned client carries it as `sigv2Signer` for presigned URLs.
  */
 export function createS3Client(params: S3Parameters, logger: Logger | undefined, endpoint = params.endpoint): S3Client & { sigv2Signer?: SignatureV2Signer } {
-  const maxSockets = Math.max(50, params.multipartCopyMaxConcurrency);
+  const maxSockets = Math.max(MAX_SOCKETS, params.multipartCopyMaxConcurrency);
   const requestHandler = new NodeHttpHandler({
     httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
     httpsAgent: new https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: !params.skipVerify }),

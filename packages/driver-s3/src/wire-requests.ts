@@ -3,19 +3,16 @@ import https from 'node:https';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Parameters } from './params';
 import { SignatureV4Signer, canonicalQuery, encodePath } from './sigv4';
-import { clientCredentials } from './client';
+import { clientCredentials, MAX_SOCKETS } from './client';
 import type { SignatureV2Signer } from './sigv2';
 
 /** Bodies larger than this are left to the SDK (a metadata read is a few hundred bytes to a few MiB). */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
-/** Kept-alive connections to the store at most (as the SDK client's agent). */
-const MAX_SOCKETS = 50;
 const PROBE_KEY = 'berth-wire-probe';
 /**
  * After a request on the wire failed (no answer, a reset, a throttling or failing store, a refused
- * signature), requests
- * go through the SDK for this long, so that a struggling store gets the SDK's back-off and adaptive
- * rate limiting and is not also sent a first attempt without them.
+ * signature), requests go through the SDK for this long, so that a struggling store gets the SDK's
+ * back-off and adaptive rate limiting and is not also sent a first attempt without them.
  */
 const COOL_DOWN_MS = 5_000;
 

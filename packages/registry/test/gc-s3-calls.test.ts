@@ -21,7 +21,6 @@ function tally(counts: Counts, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-
 describeS3(`garbage collection driver calls on s3 (${skipReason ?? describeS3Server()})`, () => {
   let driver: StorageDriver;
   let operations: Counts;
