@@ -73,7 +73,6 @@ const PROCESS_HOOKS: IdleMemoryHooks = {
  * without having grown.
  */
 export class IdleMemoryRelease {
-  private active = 0;
   private timer: unknown;
   private baseline: number;
   private closed = false;
@@ -90,16 +89,14 @@ export class IdleMemoryRelease {
     this.baseline = hooks.held();
   }
 
-  /** A request started. */
+  /** A request started: no release until the requests in flight have ended and `idleMs` passed. */
   requestStarted(): void {
-    this.active++;
     this.disarm();
   }
 
-  /** A request's response finished (or its connection closed). */
-  requestEnded(): void {
-    this.active = Math.max(0, this.active - 1);
-    if (this.active > 0 || this.closed) return;
+  /** The last request in flight ended (its response finished, or its connection closed). */
+  allRequestsEnded(): void {
+    if (this.closed) return;
     this.disarm();
     const timer = this.hooks.setTimeout(() => this.idle(), this.idleMs);
     timer.unref?.();
@@ -114,7 +111,6 @@ export class IdleMemoryRelease {
 
   private idle(): void {
     this.timer = undefined;
-    if (this.active > 0 || this.closed) return;
     const heldBefore = this.hooks.held();
     if (heldBefore < this.baseline + RELEASE_MIN_GROWTH_BYTES) return;
     const started = performance.now();

@@ -10,10 +10,10 @@ export interface ShutdownResult {
 
 const IDLE_SWEEP_MS = 25;
 
-/** Told when each request starts and ends (`IdleMemoryRelease`). */
+/** Told when a request starts and when the last request in flight has ended (`IdleMemoryRelease`). */
 export interface RequestActivity {
   requestStarted(): void;
-  requestEnded(): void;
+  allRequestsEnded(): void;
 }
 
 /**
@@ -47,7 +47,7 @@ export class GracefulServer {
       activity?.requestStarted();
       res.once('close', () => {
         this.inFlight.delete(res);
-        activity?.requestEnded();
+        if (this.inFlight.size === 0) activity?.allRequestsEnded();
       });
     });
   }

@@ -35,26 +35,23 @@ describe('IdleMemoryRelease', () => {
     const idle = new IdleMemoryRelease((report) => reports.push(report), 2_000, hooks);
     idle.requestStarted();
     hooks.heldBytes += GROWN;
-    idle.requestEnded();
+    idle.allRequestsEnded();
     expect(hooks.releases).toBe(0);
     hooks.fire();
     expect(hooks.releases).toBe(1);
     expect(reports).toEqual([{ heldBefore: 100 * 1024 * 1024 + GROWN, heldAfter: 60 * 1024 * 1024, durationMs: expect.any(Number) }]);
   });
 
-  it('waits while any request is in flight, and a new request puts the release off', () => {
+  it('puts the release off when a request starts before the idle time is over', () => {
     const hooks = fakeHooks();
     const idle = new IdleMemoryRelease(undefined, 2_000, hooks);
     idle.requestStarted();
-    idle.requestStarted();
     hooks.heldBytes += GROWN;
-    idle.requestEnded();
-    expect(hooks.pending).toBeUndefined();
-    idle.requestEnded();
+    idle.allRequestsEnded();
     expect(hooks.pending).toBeDefined();
     idle.requestStarted();
     expect(hooks.pending).toBeUndefined();
-    idle.requestEnded();
+    idle.allRequestsEnded();
     hooks.fire();
     expect(hooks.releases).toBe(1);
   });
@@ -63,18 +60,18 @@ describe('IdleMemoryRelease', () => {
     const hooks = fakeHooks();
     const idle = new IdleMemoryRelease(undefined, 2_000, hooks);
     idle.requestStarted();
-    idle.requestEnded();
+    idle.allRequestsEnded();
     hooks.fire();
     expect(hooks.releases).toBe(0);
     hooks.heldBytes += GROWN;
     idle.requestStarted();
-    idle.requestEnded();
+    idle.allRequestsEnded();
     hooks.fire();
     expect(hooks.releases).toBe(1);
     // The baseline is what the process held after that release (60 MiB): a little growth is no reason.
     hooks.heldBytes += RELEASE_MIN_GROWTH_BYTES / 2;
     idle.requestStarted();
-    idle.requestEnded();
+    idle.allRequestsEnded();
     hooks.fire();
     expect(hooks.releases).toBe(1);
   });
@@ -84,11 +81,11 @@ describe('IdleMemoryRelease', () => {
     const idle = new IdleMemoryRelease(undefined, 2_000, hooks);
     idle.requestStarted();
     hooks.heldBytes += GROWN;
-    idle.requestEnded();
+    idle.allRequestsEnded();
     idle.close();
     expect(hooks.pending).toBeUndefined();
     idle.requestStarted();
-    idle.requestEnded();
+    idle.allRequestsEnded();
     hooks.fire();
     expect(hooks.releases).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { createServer, request, Agent, type IncomingMessage } from 'node:http';
+import { createServer, request, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { GracefulServer } from '../src/lifecycle';
 import { listenOn, parseListenAddress } from '../src/listen';
 import { ConnectionRouter } from '../src/router';
@@ -47,22 +47,38 @@ async function untilInFlight(graceful: GracefulServer, count: number): Promise<v
 }
 
 describe('GracefulServer', () => {
-  it('tells its activity observer when each request starts and ends', async () => {
+  it('tells its activity observer when each request starts, and only once the last one in flight has ended', async () => {
     const events: string[] = [];
+    const held: ServerResponse[] = [];
     const graceful = new GracefulServer(
-      createServer((_req, res) => res.end('ok')),
-      { requestStarted: () => events.push('started'), requestEnded: () => events.push('ended') },
+      createServer((_req, res) => void held.push(res)),
+      { requestStarted: () => events.push('started'), allRequestsEnded: () => events.push('all ended') },
     );
     const router = new ConnectionRouter(graceful);
     await listenOn(router.server, parseListenAddress('127.0.0.1:0'));
     const port = (router.server.address() as { port: number }).port;
-    await get(port, '/');
-    await get(port, '/');
-    const deadline = Date.now() + 10_000;
-    while (events.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(events).toEqual(['started', 'ended', 'started', 'ended']);
-    router.close();
-    await graceful.shutdown(1_000);
+    try {
+      const first = get(port, '/');
+      await untilInFlight(graceful, 1);
+      const second = get(port, '/');
+      await untilInFlight(graceful, 2);
+      held[1]!.end('second');
+      await second;
+      const ended = Date.now() + 10_000;
+      while (graceful.inFlightCount > 1 && Date.now() < ended) await new Promise((r) => setTimeout(r, 5));
+      expect(graceful.inFlightCount).toBe(1);
+      expect(events).toEqual(['started', 'started']);
+      held[0]!.end('first');
+      await first;
+      const deadline = Date.now() + 10_000;
+      while (events.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(events).toEqual(['started', 'started', 'all ended']);
+    } finally {
+      router.close();
+      // Ends whatever a failed expectation left held, then the connections.
+      for (const res of held) if (!res.writableEnded) res.end();
+      await graceful.shutdown(1_000);
+    }
   });
 
   it('lets an in-flight request finish within the drain timeout, then resolves', async () => {
